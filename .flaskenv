@@ -1,0 +1,1 @@
+CAMPUSFLOW_ENV=development

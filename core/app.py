@@ -1,0 +1,125 @@
+"""The application factory: a list of `register_*` steps, no I/O."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request, session
+from flask_login import current_user
+
+from core.config import load_config
+from core.errors import register_error_handlers
+from core.extensions import babel, csrf, db, limiter, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+SUPPORTED_LOCALES = ("en", "fr", "nl", "it")
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with `overrides` applied last (tests)."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(load_config(instance_path=app.instance_path))
+    app.config.update(overrides or {})
+    register_logging(app)
+    register_extensions(app)
+    register_core(app)
+    register_features(app)
+    register_transaction_boundary(app)
+    register_error_handlers(app)
+    return app
+
+
+def register_logging(app: Flask) -> None:
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register_extensions(app: Flask) -> None:
+    from core.auth.access import register_login
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    # CSRF is checked in one hook below, so that bearer-token API calls can skip it.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(ROOT / "translations"))
+    register_login(app)
+
+
+def register_core(app: Flask) -> None:
+    from core import cli, health, home
+    from core.auth import api as auth_api
+    from core.auth import views as auth_views
+    from core.partners import views as partner_views
+
+    for blueprint in (health.bp, home.bp, auth_views.bp, auth_api.bp, partner_views.bp):
+        app.register_blueprint(blueprint)
+    partner_views.init_app(app)
+    cli.register(app)
+
+    @app.context_processor
+    def template_globals() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        from core.sites import SiteKind, current_site
+
+        return {"current_site": current_site(), "SiteKind": SiteKind, "get_locale": get_locale,
+                "domain": app.config["CAMPUSFLOW_DOMAIN"]}
+
+
+def register_features(app: Flask) -> None:
+    """Load the feature packages named in CAMPUSFLOW_FEATURES (`tenants`, `billing`).
+
+    Core names them only in configuration, so it never imports the layers built on top of it.
+    """
+    for name in app.config["CAMPUSFLOW_FEATURES"]:
+        importlib.import_module(name).init_app(app)
+
+
+def register_transaction_boundary(app: Flask) -> None:
+    @app.before_request
+    def check_csrf() -> None:
+        if request.method not in UNSAFE_METHODS or not app.config["WTF_CSRF_ENABLED"]:
+            return
+        view = app.view_functions.get(request.endpoint or "")
+        if getattr(view, "csrf_exempt", False):
+            return
+        # A forged cross-site request rides on the session cookie; an API call made with a
+        # bearer token, or with no signed-in session at all, has no session to ride on.
+        if request.path.startswith("/api/") and (
+            request.headers.get("Authorization", "").startswith("Bearer ")
+            or "_user_id" not in session
+        ):
+            return
+        csrf.protect()
+
+    @app.after_request
+    def commit_or_roll_back(response: Response) -> Response:
+        # One transaction per request: kept only when the request succeeded.
+        if response.status_code < 400:
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+
+def select_locale() -> str | None:
+    chosen = session.get("locale") if request else None
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and getattr(current_user, "locale", None):
+        return current_user.locale
+    site_locale = g.get("site_locale")
+    if site_locale:
+        return site_locale
+    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"

@@ -1,0 +1,41 @@
+"""Sign-in throttling: only failed attempts count, per address and per account.
+
+Counters live in Flask-Limiter's storage (`RATELIMIT_STORAGE_URI`): in memory for one process,
+Redis when several app nodes must share them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app, g, request
+from flask_limiter.util import get_remote_address
+
+from core.extensions import limiter
+
+
+def _limit() -> str:
+    return current_app.config["SIGNIN_RATE_LIMIT"]
+
+
+def _submitted_email() -> str:
+    data = request.get_json(silent=True) if request.is_json else request.form
+    email = data.get("email", "") if isinstance(data, dict) or hasattr(data, "get") else ""
+    return f"email:{str(email).strip().lower()}"
+
+
+def _failed(_response: object) -> bool:
+    return bool(g.get("signin_failed"))
+
+
+def record_failure() -> None:
+    g.signin_failed = True
+
+
+def throttled(view: Callable) -> Callable:
+    """Apply the sign-in limits to a view that calls `record_failure()` on bad credentials."""
+    by_address = limiter.limit(_limit, key_func=get_remote_address, methods=["POST"],
+                               deduct_when=_failed, scope="signin-address")
+    by_account = limiter.limit(_limit, key_func=_submitted_email, methods=["POST"],
+                               deduct_when=_failed, scope="signin-account")
+    return by_address(by_account(view))

@@ -1,0 +1,84 @@
+"""Settings, read from the environment in one place.
+
+Every setting has a documented environment variable (see README). Secrets have no default
+outside development and tests: a production boot without them fails loudly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("development", "test", "production")
+DEFAULT_FEATURES = ("tenants", "billing")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed."""
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def load_config(env: Mapping[str, str] | None = None, instance_path: str = "instance") -> dict[str, Any]:
+    """Build the Flask config from environment variables.
+
+    Raises ConfigError when a required secret is missing outside development and tests.
+    """
+    env = os.environ if env is None else env
+    environment = env.get("CAMPUSFLOW_ENV", "production")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"CAMPUSFLOW_ENV must be one of {', '.join(ENVIRONMENTS)}")
+    relaxed = environment != "production"
+
+    secret_key = env.get("SECRET_KEY")
+    if not secret_key:
+        if not relaxed:
+            raise ConfigError("SECRET_KEY must be set in production")
+        secret_key = "dev-only-secret-key-not-for-production"  # noqa: S105
+
+    database_url = env.get("DATABASE_URL")
+    if not database_url:
+        if not relaxed:
+            raise ConfigError("DATABASE_URL must be set in production")
+        database_url = "sqlite:///" + str(Path(instance_path).resolve() / "campusflow.db")
+
+    domain = env.get("CAMPUSFLOW_DOMAIN", "localhost:5000").strip().lower()
+    secure_cookies = _flag(env.get("SESSION_COOKIE_SECURE"), environment == "production")
+
+    return {
+        "CAMPUSFLOW_ENV": environment,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Migrations run as the table owner; the app's role owns nothing (row-level security).
+        "MIGRATION_DATABASE_URI": env.get("DATABASE_MIGRATION_URL") or None,
+        "CAMPUSFLOW_DOMAIN": domain,
+        "CAMPUSFLOW_FEATURES": tuple(
+            f for f in env.get("CAMPUSFLOW_FEATURES", ",".join(DEFAULT_FEATURES)).split(",") if f
+        ),
+        "DEMO_PASSWORD": env.get("DEMO_PASSWORD", "campusflow-demo"),
+        # Host-only cookies: a Molenbeek session is never sent to Antwerp.
+        "SESSION_COOKIE_DOMAIN": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_DOMAIN": None,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "PREFERRED_URL_SCHEME": "https" if secure_cookies else "http",
+        "WTF_CSRF_ENABLED": _flag(env.get("WTF_CSRF_ENABLED"), True),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "RATELIMIT_ENABLED": _flag(env.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "SIGNIN_RATE_LIMIT": env.get("SIGNIN_RATE_LIMIT", "5 per minute"),
+        "API_TOKEN_TTL_HOURS": int(env.get("API_TOKEN_TTL_HOURS", "720")),
+        "BABEL_DEFAULT_LOCALE": "en",
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+    }

@@ -1,0 +1,123 @@
+"""One error shape for the product.
+
+JSON (`/api/...`): `{"error": {"code", "message", "fields"}}`; HTML: the error page in the layout.
+Services raise the `AppError` subclasses below; marshmallow's ValidationError becomes 422.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class AppError(Exception):
+    """A failure the user can understand; `status` and `code` travel to the response."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class Unauthorized(AppError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class InvalidInput(AppError):
+    status, code = 422, "invalid"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz")
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:
+    if wants_json():
+        response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    else:
+        response = Response(
+            render_template("errors/error.html", status=status, message=message, fields=fields),
+            mimetype="text/html",
+        )
+    response.status_code = status
+    return response
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(AppError)
+    def handle_app_error(error: AppError) -> Response:
+        return error_response(error.status, error.code, error.message, error.fields)
+
+    @app.errorhandler(ValidationError)
+    def handle_validation_error(error: ValidationError) -> Response:
+        fields = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        return error_response(422, "invalid", _("Some fields are invalid."), fields)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError) -> Response:
+        return error_response(400, "csrf", _("The form expired or was not sent by this site. "
+                                             "Please try again."))
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = _HTTP_CODES.get(status, "error")
+        message = _default_message(status) or error.description or error.name
+        response = error_response(status, code, message)
+        if status == 405 and getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response:
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal", _("Something went wrong on our side."))
+
+
+def _default_message(status: int) -> str | None:
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Please sign in."),
+        403: _("You do not have access to this page."),
+        404: _("This page does not exist."),
+        405: _("This method is not allowed here."),
+        429: _("Too many attempts. Please wait a minute and try again."),
+    }
+    return messages.get(status)

@@ -1,0 +1,104 @@
+"""Tenancy and everything a campus owns.
+
+`init_app` wires the host → site resolution, the campus scope of each request, the pages and
+API of campus-owned features, the `campus` commands and the demo seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from flask import Flask, abort, current_app, g, request
+
+from core.extensions import db
+from core.seeding import register_seeder
+from tenants.scoping import CampusOwned, Scope, bind_for_request, unbind
+
+log = logging.getLogger(__name__)
+
+
+def campus_owned_tables() -> list[str]:
+    return sorted(
+        mapper.local_table.name
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, CampusOwned)
+    )
+
+
+def init_app(app: Flask) -> None:
+    from core.demo import seed_platform
+    from tenants.campuses import cli as campus_cli
+    from tenants.campuses import views as campus_views
+    from tenants.demo import seed_network
+    from tenants.learners import api as learners_api
+    from tenants.learners import views as learners_views
+
+    app.before_request(resolve_request_site)
+    app.teardown_request(release_request_scope)
+    app.register_blueprint(learners_views.bp)
+    app.register_blueprint(learners_api.bp)
+    campus_views.init_app(app)
+    app.cli.add_command(campus_cli.campus)
+    register_seeder(app, seed_platform)
+    register_seeder(app, seed_network)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.before_request(refuse_unsafe_database)
+        app.cli.add_command(check_database_command)
+
+    @app.context_processor
+    def campus_context() -> dict:
+        return {"campus": g.get("campus")}
+
+
+def database_security_problems() -> list[str]:
+    """What makes the database unsafe for this app (PostgreSQL only): role rights and policies."""
+    from tenants.rls import security_problems
+
+    with db.engine.connect() as connection:
+        return security_problems(connection, campus_owned_tables())
+
+
+def refuse_unsafe_database() -> None:
+    """Check the database once per process before serving; refuse every request if it is unsafe."""
+    state = current_app.extensions.setdefault("campusflow.db_security", {})
+    if "problems" not in state:
+        state["problems"] = database_security_problems()
+        for problem in state["problems"]:
+            log.critical("Refusing to serve: %s", problem)
+    if state["problems"]:
+        abort(503)
+
+
+@click.command("check-database")
+def check_database_command() -> None:
+    """Exit non-zero unless the app's database role is safe for campus isolation."""
+    problems = database_security_problems()
+    for problem in problems:
+        click.secho(f"UNSAFE: {problem}", fg="red", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("Database role and row-level security policies are in order.")
+
+
+def resolve_request_site() -> None:
+    """Resolve the host once per request; bind the campus of a campus site for the ORM and RLS."""
+    from tenants.hosts import resolve_site
+
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "site_independent", False):
+        return
+    site, campus = resolve_site(request.host, current_app.config["CAMPUSFLOW_DOMAIN"])
+    g.site, g.campus = site, campus
+    if campus is not None:
+        g.site_locale = campus.default_locale
+        g.campus_scope_token = bind_for_request(Scope(campus_id=campus.id), db.session)
+
+
+def release_request_scope(_error: BaseException | None = None) -> None:
+    token = g.pop("campus_scope_token", None)
+    if token is not None:
+        unbind(token)

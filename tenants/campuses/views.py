@@ -1,0 +1,41 @@
+"""Home pages: the public list of campuses, HQ's network page, and a campus's own home."""
+
+from __future__ import annotations
+
+from flask import Flask, g, render_template
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from core.auth.access import roles_required
+from core.auth.models import Role
+from core.extensions import db
+from core.home import register_home
+from core.sites import SiteKind
+from tenants.campuses.services import list_campuses
+from tenants.learners.models import Learner
+
+CAMPUS_PEOPLE = (Role.HQ_ADMIN, Role.CAMPUS_MANAGER, Role.CAMPUS_STAFF)
+
+
+def public_home():
+    return render_template("public/home.html", campuses=list_campuses())
+
+
+@roles_required(Role.HQ_ADMIN)
+def hq_home():
+    return render_template("hq/home.html", campuses=list_campuses())
+
+
+def campus_home():
+    if not current_user.is_authenticated:
+        return render_template("campus/public.html", campus=g.campus)
+    learner_count = db.session.scalar(select(func.count()).select_from(Learner))
+    recent = db.session.scalars(select(Learner).order_by(Learner.created_at.desc()).limit(5)).all()
+    return render_template("campus/dashboard.html", campus=g.campus,
+                           learner_count=learner_count, recent_learners=recent)
+
+
+def init_app(app: Flask) -> None:
+    register_home(app, SiteKind.PUBLIC, public_home)
+    register_home(app, SiteKind.HQ, hq_home)
+    register_home(app, SiteKind.CAMPUS, campus_home)

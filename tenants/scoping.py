@@ -1,0 +1,197 @@
+"""Campus scoping in the ORM and in the database session.
+
+One binding, kept in a context variable, drives both layers:
+
+* the ORM: every SELECT, UPDATE and DELETE on a campus-owned model gets
+  `campus_id = :bound` (`with_loader_criteria`, aliases included); new rows take the bound campus
+  and a row for another campus is refused; with nothing bound, a query on a campus-owned model
+  raises, unless the caller asked for all campuses explicitly (HQ reporting);
+* PostgreSQL: each transaction starts with `app.campus_id` / `app.all_campuses` set locally, which
+  the row-level security policies read (see `tenants.rls`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from sqlalchemy import ForeignKey, event, text
+from sqlalchemy.sql.util import find_tables
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    scoped_session,
+    with_loader_criteria,
+)
+
+from core.database import BigId
+
+
+class UnscopedQueryError(RuntimeError):
+    """A campus-owned model was queried with no campus bound and no explicit all-campus scope."""
+
+
+class CrossCampusWriteError(RuntimeError):
+    """A row was written for a campus other than the bound one."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    campus_id: int | None = None
+    all_campuses: bool = False
+
+
+_UNBOUND = Scope()
+_scope: ContextVar[Scope] = ContextVar("campus_scope", default=_UNBOUND)
+
+
+def current_scope() -> Scope:
+    return _scope.get()
+
+
+def bound_campus_id() -> int | None:
+    return _scope.get().campus_id
+
+
+class CampusOwned:
+    """Mixin of every campus-owned model: `campus_id` first in the primary key (Citus-ready)."""
+
+    @declared_attr
+    def campus_id(cls) -> Mapped[int]:  # noqa: N805
+        return mapped_column(ForeignKey("campuses.id"), primary_key=True, sort_order=-100)
+
+    @declared_attr
+    def id(cls) -> Mapped[int]:  # noqa: N805
+        # campus_id is the first key column, so `id` must be marked as the generated one.
+        return mapped_column(BigId, primary_key=True, autoincrement=True, sort_order=-99)
+
+
+def _sync_database_setting(session: Session | scoped_session | None) -> None:
+    if isinstance(session, scoped_session):
+        session = session()
+    if session is not None and session.in_transaction():
+        # The transaction began before the binding (e.g. to look the campus up): apply it now.
+        _apply_database_setting(session.connection(), _scope.get())
+
+
+def _set(scope: Scope, session: Session | scoped_session | None) -> object:
+    token = _scope.set(scope)
+    _sync_database_setting(session)
+    return token
+
+
+@contextmanager
+def campus_scope(campus_id: int, session: Session | None = None) -> Iterator[None]:
+    """Bind `campus_id` for the duration of the block."""
+    token = _set(Scope(campus_id=campus_id), session)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+        _sync_database_setting(session)
+
+
+@contextmanager
+def all_campuses(session: Session | None = None) -> Iterator[None]:
+    """Read across every campus (HQ reporting). Row-level security allows reads only."""
+    token = _set(Scope(all_campuses=True), session)
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+        _sync_database_setting(session)
+
+
+def bind_for_request(scope: Scope, session: Session) -> object:
+    """Bind a scope until `unbind(token)`; used by the request hooks."""
+    return _set(scope, session)
+
+
+def unbind(token: object) -> None:
+    _scope.reset(token)  # type: ignore[arg-type]
+
+
+def _campus_owned_tables() -> frozenset[str]:
+    from core.extensions import db
+
+    return frozenset(mapper.local_table.name for mapper in db.Model.registry.mappers
+                     if issubclass(mapper.class_, CampusOwned))
+
+
+def _touches_campus_owned(state: ORMExecuteState) -> bool:
+    owned = _campus_owned_tables()
+    if any(issubclass(m.class_, CampusOwned) for m in state.all_mappers):
+        return True
+    # Column-only selects (`select(func.count()).select_from(...)`, subqueries, CTEs) name no
+    # mapper; look at the tables the statement actually reads.
+    return any(getattr(t, "name", None) in owned
+               for t in find_tables(state.statement, include_aliases=True, include_joins=True,
+                                    include_selects=True))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_orm_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return  # the criteria of the parent statement already apply to these loads
+    scope = _scope.get()
+    if scope.campus_id is None:
+        if scope.all_campuses and state.is_select:
+            return
+        if _touches_campus_owned(state):
+            raise UnscopedQueryError(
+                "Query on a campus-owned model with no campus bound; bind one with "
+                "campus_scope() or read across campuses explicitly with all_campuses()."
+            )
+        return
+    campus_id = scope.campus_id
+    # Added to every statement while a campus is bound: it costs nothing where no campus-owned
+    # entity appears, and it reaches entities inside subqueries, CTEs and joins.
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            CampusOwned,
+            lambda cls: cls.campus_id == campus_id,
+            include_aliases=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_check_campus(session: Session, _context, _instances) -> None:
+    # Writes need a bound campus, as row-level security's WITH CHECK does on PostgreSQL.
+    campus_id = _scope.get().campus_id
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if not isinstance(obj, CampusOwned):
+            continue
+        if campus_id is None:
+            raise UnscopedQueryError(f"{type(obj).__name__} written with no campus bound")
+        if obj.campus_id is None:
+            obj.campus_id = campus_id
+        elif obj.campus_id != campus_id:
+            raise CrossCampusWriteError(
+                f"{type(obj).__name__} of campus {obj.campus_id} written while campus "
+                f"{campus_id} is bound")
+
+
+@event.listens_for(Session, "after_begin")
+def _set_database_scope(_session: Session, _transaction, connection: Connection) -> None:
+    _apply_database_setting(connection, _scope.get())
+
+
+def _apply_database_setting(connection: Connection, scope: Scope) -> None:
+    if connection.dialect.name != "postgresql":
+        return
+    # `true`: local to the transaction, so nothing survives in a pooled connection.
+    connection.execute(
+        text("SELECT set_config('app.campus_id', :campus, true), "
+             "set_config('app.all_campuses', :all, true)"),
+        {"campus": "" if scope.campus_id is None else str(scope.campus_id),
+         "all": "on" if scope.all_campuses else ""},
+    )
