@@ -11,6 +11,7 @@ from flask import Flask, Response, g, request, session
 from flask_login import current_user
 
 from core.config import load_config
+from core.database import configure_sqlite
 from core.errors import register_error_handlers
 from core.extensions import babel, csrf, db, limiter, migrate
 
@@ -47,6 +48,8 @@ def register_extensions(app: Flask) -> None:
     from core.auth.access import register_login
 
     db.init_app(app)
+    with app.app_context():  # creating an engine opens no connection
+        configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     # CSRF is checked in one hook below, so that bearer-token API calls can skip it.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 
 NAMING_CONVENTION = {
@@ -30,3 +31,23 @@ class Model(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: DateTime(timezone=True)},
     )
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """Make the embedded SQLite database behave: foreign keys enforced, real transactions.
+
+    pysqlite opens transactions lazily on its own, which breaks SAVEPOINT; SQLAlchemy's documented
+    fix is to turn that off and emit BEGIN ourselves.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+        dbapi_connection.execute("PRAGMA busy_timeout = 5000")
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN")

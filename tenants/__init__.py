@@ -12,6 +12,7 @@ import sys
 import click
 
 from flask import Flask, abort, current_app, g, request
+from flask.cli import AppGroup
 
 from core.extensions import db
 from core.seeding import register_seeder
@@ -45,9 +46,9 @@ def init_app(app: Flask) -> None:
     register_seeder(app, seed_platform)
     register_seeder(app, seed_network)
 
+    app.cli.add_command(tenancy)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app.before_request(refuse_unsafe_database)
-        app.cli.add_command(check_database_command)
 
     @app.context_processor
     def campus_context() -> dict:
@@ -73,7 +74,26 @@ def refuse_unsafe_database() -> None:
         abort(503)
 
 
-@click.command("check-database")
+tenancy = AppGroup("tenancy", help="Database roles and row-level security (PostgreSQL).")
+
+
+@tenancy.command("roles-sql")
+@click.option("--database", default="campusflow", show_default=True)
+@click.option("--owner", default="campusflow_owner", show_default=True,
+              help="Owns the tables; migrations connect as it.")
+@click.option("--app-role", default="campusflow_app", show_default=True,
+              help="The app connects as it; owns nothing, under row-level security.")
+@click.password_option("--owner-password", prompt="Owner password")
+@click.password_option("--app-password", prompt="App role password")
+def roles_sql_command(database, owner, app_role, owner_password, app_password) -> None:
+    """Print the SQL a superuser runs once to create the two roles (pipe it into psql)."""
+    from tenants.rls import role_setup_sql
+
+    for statement in role_setup_sql(database, owner, app_role, owner_password, app_password):
+        click.echo(statement + ";")
+
+
+@tenancy.command("check-database")
 def check_database_command() -> None:
     """Exit non-zero unless the app's database role is safe for campus isolation."""
     problems = database_security_problems()

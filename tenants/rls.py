@@ -66,3 +66,30 @@ def security_problems(connection: Connection, campus_tables: list[str]) -> list[
         elif not (row.relrowsecurity and row.relforcerowsecurity and row.policies >= 2):
             problems.append(f"table {table} is not under forced row-level security")
     return problems
+
+
+def role_setup_sql(database: str, owner: str, app: str, owner_password: str,
+                   app_password: str) -> list[str]:
+    """Statements a superuser runs once: a table owner for migrations and a plain app role.
+
+    The app role owns nothing, is neither SUPERUSER nor BYPASSRLS, and gets DML rights on
+    whatever the owner creates later through default privileges.
+    """
+    def ident(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def literal(value: str) -> str:
+        return "'" + value.replace("'", "''") + "'"
+
+    return [
+        f"CREATE ROLE {ident(owner)} LOGIN PASSWORD {literal(owner_password)}",
+        f"CREATE ROLE {ident(app)} LOGIN PASSWORD {literal(app_password)} "
+        "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE",
+        f"GRANT CONNECT ON DATABASE {ident(database)} TO {ident(owner)}, {ident(app)}",
+        f"GRANT USAGE, CREATE ON SCHEMA public TO {ident(owner)}",
+        f"GRANT USAGE ON SCHEMA public TO {ident(app)}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {ident(owner)} IN SCHEMA public "
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {ident(app)}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {ident(owner)} IN SCHEMA public "
+        f"GRANT USAGE, SELECT ON SEQUENCES TO {ident(app)}",
+    ]

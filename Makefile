@@ -1,0 +1,38 @@
+# Campusflow: `make run` serves the demo, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+DEV    := CAMPUSFLOW_ENV=development
+
+.PHONY: install run test lint db-upgrade seed clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+db-upgrade: $(STAMP)
+	mkdir -p instance
+	$(DEV) $(BIN)/flask --app wsgi db upgrade
+
+seed: db-upgrade
+	$(DEV) $(BIN)/flask --app wsgi seed-demo
+
+run: seed
+	@echo "Serving http://localhost:$(PORT)  (campus sites: http://<slug>.localhost:$(PORT), HQ: http://hq.localhost:$(PORT), partners: http://partners.localhost:$(PORT))"
+	$(DEV) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) instance/campusflow.db .pytest_cache .ruff_cache
