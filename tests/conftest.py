@@ -88,22 +88,28 @@ def app(request) -> Flask:
 
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[scoped_session]:
-    """A session inside a transaction rolled back after the test; requests share it."""
+    """Sessions inside one transaction rolled back after the test.
+
+    No app context stays pushed while the test runs: each request (and each `app.app_context()`
+    block in a test) gets its own, hence its own `g` and session, all joined to the outer
+    transaction through savepoints.
+    """
     with app.app_context():
         connection = db.engine.connect()
         transaction = connection.begin()
-        original = db.session
-        db.session = scoped_session(
-            sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
-            scopefunc=_app_ctx_id,
-        )
-        try:
-            yield db.session
-        finally:
+    original = db.session
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint"),
+        scopefunc=_app_ctx_id,
+    )
+    try:
+        yield db.session
+    finally:
+        with app.app_context():
             db.session.remove()
-            db.session = original
-            transaction.rollback()
-            connection.close()
+        db.session = original
+        transaction.rollback()
+        connection.close()
 
 
 @pytest.fixture(autouse=True)
