@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request, session
+from flask import Flask, Response, g, has_request_context, request, session
 from flask_login import current_user
 
 from core.config import load_config
@@ -117,7 +117,10 @@ def register_transaction_boundary(app: Flask) -> None:
 
 
 def select_locale() -> str | None:
-    chosen = session.get("locale") if request else None
+    """The user's choice, else the campus's default, else the browser's (CLI: English)."""
+    if not has_request_context():
+        return None
+    chosen = session.get("locale")
     if chosen in SUPPORTED_LOCALES:
         return chosen
     if getattr(current_user, "is_authenticated", False) and getattr(current_user, "locale", None):

@@ -6,7 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from core.auth.models import Role
 from core.auth.services import campus_id_for_slug, create_user, partner_id_for_slug
@@ -57,6 +57,7 @@ def create_user_command(email, role, campus_slug, partner_slug, full_name, passw
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Create the demo network (campuses, partners, users); safe to run twice."""
     password = current_app.config["DEMO_PASSWORD"]

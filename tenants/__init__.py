@@ -13,6 +13,7 @@ import click
 
 from flask import Flask, abort, current_app, g, request
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.extensions import db
 from core.seeding import register_seeder
@@ -65,11 +66,19 @@ def database_security_problems() -> list[str]:
 
 def refuse_unsafe_database() -> None:
     """Check the database once per process before serving; refuse every request if it is unsafe."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "site_independent", False):
+        return  # probes answer on their own terms
     state = current_app.extensions.setdefault("campusflow.db_security", {})
     if "problems" not in state:
-        state["problems"] = database_security_problems()
-        for problem in state["problems"]:
+        try:
+            problems = database_security_problems()
+        except SQLAlchemyError:
+            log.warning("Database security check postponed: the database does not answer")
+            abort(503)
+        for problem in problems:
             log.critical("Refusing to serve: %s", problem)
+        state["problems"] = problems
     if state["problems"]:
         abort(503)
 
