@@ -24,7 +24,8 @@ def load_json(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
     """The request's JSON body loaded by `schema`; raises ValidationError (→ 422)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ValidationError({"_schema": [_("Send a JSON object (Content-Type: application/json).")]})
+        message = _("Send a JSON object (Content-Type: application/json).")
+        raise ValidationError({"_schema": [message]})
     return schema.load(data, partial=partial)
 
 

@@ -65,7 +65,7 @@ def seed_demo_command():
     for seeder in seeders(current_app):
         sign_ins.extend(seeder(password))
     db.session.commit()
-    click.echo("Demo data ready. Sign-ins (password: %s):" % password)
+    click.echo(f"Demo data ready. Sign-ins (password: {password}):")
     for line in sign_ins:
         click.echo("  " + line.replace("<domain>", current_app.config["CAMPUSFLOW_DOMAIN"]))
 

@@ -25,7 +25,9 @@ def _flag(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def load_config(env: Mapping[str, str] | None = None, instance_path: str = "instance") -> dict[str, Any]:
+def load_config(
+    env: Mapping[str, str] | None = None, instance_path: str = "instance"
+) -> dict[str, Any]:
     """Build the Flask config from environment variables.
 
     Raises ConfigError when a required secret is missing outside development and tests.

@@ -45,7 +45,9 @@ def current_site() -> Site | None:
     return g.get("site")
 
 
-def site_url(domain: str, subdomain: str | None = None, path: str = "/", scheme: str = "http") -> str:
+def site_url(
+    domain: str, subdomain: str | None = None, path: str = "/", scheme: str = "http"
+) -> str:
     """Absolute URL of a page on another site of the same deployment."""
     host = f"{subdomain}.{domain}" if subdomain else domain
     return f"{scheme}://{host}{path}"

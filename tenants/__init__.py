@@ -10,7 +10,6 @@ import logging
 import sys
 
 import click
-
 from flask import Flask, abort, current_app, g, request
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError

@@ -14,11 +14,15 @@ from tenants.scoping import campus_scope
 
 DEMO_CAMPUSES = (
     # slug, name, city, country, currency, timezone, locale, opened on
-    ("molenbeek", "Molenbeek", "Brussels", "BE", "EUR", "Europe/Brussels", "fr_BE", date(2014, 9, 1)),
+    ("molenbeek", "Molenbeek", "Brussels", "BE", "EUR", "Europe/Brussels", "fr_BE",
+     date(2014, 9, 1)),
     ("antwerp", "Antwerp", "Antwerp", "BE", "EUR", "Europe/Brussels", "nl_BE", date(2017, 9, 1)),
-    ("charleroi", "Charleroi", "Charleroi", "BE", "EUR", "Europe/Brussels", "fr_BE", date(2018, 9, 1)),
-    ("amsterdam", "Amsterdam", "Amsterdam", "NL", "EUR", "Europe/Amsterdam", "nl_NL", date(2019, 9, 1)),
-    ("rotterdam", "Rotterdam", "Rotterdam", "NL", "EUR", "Europe/Amsterdam", "nl_NL", date(2021, 1, 15)),
+    ("charleroi", "Charleroi", "Charleroi", "BE", "EUR", "Europe/Brussels", "fr_BE",
+     date(2018, 9, 1)),
+    ("amsterdam", "Amsterdam", "Amsterdam", "NL", "EUR", "Europe/Amsterdam", "nl_NL",
+     date(2019, 9, 1)),
+    ("rotterdam", "Rotterdam", "Rotterdam", "NL", "EUR", "Europe/Amsterdam", "nl_NL",
+     date(2021, 1, 15)),
     ("utrecht", "Utrecht", "Utrecht", "NL", "EUR", "Europe/Amsterdam", "nl_NL", date(2022, 9, 1)),
     ("padua", "Padua", "Padova", "IT", "EUR", "Europe/Rome", "it_IT", date(2023, 9, 1)),
     ("casablanca", "Casablanca", "Casablanca", "MA", "MAD", "Africa/Casablanca", "fr_MA",

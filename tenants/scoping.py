@@ -18,7 +18,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 from sqlalchemy import ForeignKey, event, text
-from sqlalchemy.sql.util import find_tables
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import (
     Mapped,
@@ -29,6 +28,7 @@ from sqlalchemy.orm import (
     scoped_session,
     with_loader_criteria,
 )
+from sqlalchemy.sql.util import find_tables
 
 from core.database import BigId
 
@@ -63,11 +63,11 @@ class CampusOwned:
     """Mixin of every campus-owned model: `campus_id` first in the primary key (Citus-ready)."""
 
     @declared_attr
-    def campus_id(cls) -> Mapped[int]:  # noqa: N805
+    def campus_id(cls) -> Mapped[int]:
         return mapped_column(ForeignKey("campuses.id"), primary_key=True, sort_order=-100)
 
     @declared_attr
-    def id(cls) -> Mapped[int]:  # noqa: N805
+    def id(cls) -> Mapped[int]:
         # campus_id is the first key column, so `id` must be marked as the generated one.
         return mapped_column(BigId, primary_key=True, autoincrement=True, sort_order=-99)
 

@@ -1,4 +1,4 @@
-"""Who may reach a view: the session or bearer token is checked against the site on every request."""
+"""Who may reach a view: the session or bearer token is checked against the site, every request."""
 
 from __future__ import annotations
 

@@ -27,7 +27,8 @@ def normalise_email(email: str, *, check_deliverability: bool = False) -> str:
         result = validate_email(email.strip(), check_deliverability=check_deliverability,
                                 test_environment=True)
     except EmailNotValidError as error:
-        raise InvalidInput(_("This e-mail address is not valid."), {"email": [str(error)]}) from error
+        raise InvalidInput(_("This e-mail address is not valid."),
+                           {"email": [str(error)]}) from error
     return result.normalized.lower()
 
 
@@ -47,7 +48,11 @@ def create_user(
     campus_id: int | None = None,
     partner_id: int | None = None,
 ) -> User:
-    """Create an account; raises InvalidInput for a bad role/home pairing, Conflict for a taken e-mail."""
+    """Create an account.
+
+    Raises InvalidInput for a short password or a bad role/home pairing, Conflict for a taken
+    e-mail.
+    """
     role = Role(role)
     email = normalise_email(email)
     if len(password) < MIN_PASSWORD_LENGTH:

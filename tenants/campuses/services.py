@@ -53,7 +53,8 @@ def create_campus(
     opened_on: date | None = None,
 ) -> Campus:
     """Open a campus; raises InvalidInput naming each bad field, Conflict for a taken slug."""
-    slug, country, currency = slug.strip().lower(), country.strip().upper(), currency.strip().upper()
+    slug = slug.strip().lower()
+    country, currency = country.strip().upper(), currency.strip().upper()
     errors: dict[str, list[str]] = {}
     if slug_errors := validate_slug(slug):
         errors["slug"] = slug_errors

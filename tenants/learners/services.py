@@ -30,7 +30,7 @@ def learners_query(search: str = "") -> Select:
 
 
 def get_learner(learner_id: int) -> Learner:
-    """The bound campus's learner `learner_id`; raises NotFound for any other (even if it exists)."""
+    """The bound campus's learner `learner_id`; raises NotFound for any other one."""
     campus_id = bound_campus_id()
     learner = db.session.get(Learner, (campus_id, learner_id)) if campus_id else None
     if learner is None:

@@ -69,7 +69,8 @@ def test_users_create_reads_the_password_from_stdin(app, db_session, base, site)
                  input="a-long-enough-password\n")
     assert result.exit_code == 0, result.output
     antwerp = site("antwerp")
-    assert antwerp.sign_in("new.manager@campusflow.test", "a-long-enough-password").status_code == 302
+    response = antwerp.sign_in("new.manager@campusflow.test", "a-long-enough-password")
+    assert response.status_code == 302
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,8 @@ def test_duplicate_email_is_409_and_changes_nothing(manager_api):
     response = molenbeek.post("/api/v1/learners", headers=auth,
                               json={"full_name": "Twin", "email": "LEARNER0@molenbeek.example"})
     assert response.status_code == 409
-    assert response.get_json()["error"]["fields"] == {"email": ["Already registered at this campus."]}
+    fields = response.get_json()["error"]["fields"]
+    assert fields == {"email": ["Already registered at this campus."]}
     assert molenbeek.get("/api/v1/learners", headers=auth).get_json()["total"] == before
 
 

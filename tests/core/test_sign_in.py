@@ -140,7 +140,8 @@ def test_sign_in_form_requires_csrf_token(app, db_session, base):
                                data={"email": manager("molenbeek"),
                                      "password": "correct-horse-battery"})
         assert response.status_code == 400
-        assert client.get("/learners", base_url="http://molenbeek.localhost:5000").status_code == 302
+        after = client.get("/learners", base_url="http://molenbeek.localhost:5000")
+        assert after.status_code == 302
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
 

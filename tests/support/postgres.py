@@ -28,7 +28,8 @@ APP, APP_PASSWORD = "campusflow_app", "app-secret"
 
 def postgres_bindir() -> str | None:
     """The newest installed PostgreSQL binaries directory, or None when there are none."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+                   key=lambda p: int(p.split("/")[4]))
     if found:
         return str(Path(found[-1]).parent)
     pg_ctl = shutil.which("pg_ctl")
@@ -73,8 +74,7 @@ class ThrowawayPostgres:
 def start_postgres(bindir: str) -> ThrowawayPostgres:
     """Start a server, create the test database and the owner and app roles."""
     base = Path(tempfile.mkdtemp(prefix="campusflow-pg-"))
-    os.chmod(base, 0o777)  # the server may run as the postgres user
-    if os.geteuid() == 0:
+    if os.geteuid() == 0:  # the server then runs as the postgres user, who must own its folder
         shutil.chown(base, user="postgres")
     port = _free_port()
     os.environ["PG_BINDIR"] = bindir

@@ -75,7 +75,8 @@ def test_manager_edits_a_learner(app, site, base):
                               data={"full_name": "Renamed", "email": "learner0@molenbeek.example"})
     assert response.status_code == 302
     with app.app_context(), campus_scope(base.campus_ids["molenbeek"], db.session):
-        assert db.session.get(Learner, (base.campus_ids["molenbeek"], learner_id)).full_name == "Renamed"
+        learner = db.session.get(Learner, (base.campus_ids["molenbeek"], learner_id))
+    assert learner.full_name == "Renamed"
 
 
 def test_editing_to_a_taken_email_is_refused_on_the_form(site, base):
