@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-DEV    := CAMPUSFLOW_ENV=development
+DEV    := CAMPUSFLOW_ENV=development CAMPUSFLOW_DOMAIN=localhost:$(PORT)
 
 .PHONY: install run test lint db-upgrade seed clean
 

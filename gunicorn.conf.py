@@ -1,4 +1,5 @@
-"""gunicorn settings, from the environment (PORT, WEB_CONCURRENCY, GUNICORN_TIMEOUT)."""
+"""gunicorn settings from the environment: HOST, PORT, WEB_CONCURRENCY, GUNICORN_TIMEOUT,
+FORWARDED_ALLOW_IPS."""
 
 import os
 

@@ -14,6 +14,7 @@ from core.config import load_config
 from core.database import configure_sqlite
 from core.errors import register_error_handlers
 from core.extensions import babel, csrf, db, limiter, migrate
+from core.sites import site_url
 
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORTED_LOCALES = ("en", "fr", "nl", "it")
@@ -64,11 +65,14 @@ def register_core(app: Flask) -> None:
     from core import cli, health, home
     from core.auth import api as auth_api
     from core.auth import views as auth_views
+    from core.demo import seed_platform
     from core.partners import views as partner_views
+    from core.seeding import register_seeder
 
     for blueprint in (health.bp, home.bp, auth_views.bp, auth_api.bp, partner_views.bp):
         app.register_blueprint(blueprint)
     partner_views.init_app(app)
+    register_seeder(app, seed_platform)
     cli.register(app)
 
     @app.context_processor
@@ -78,7 +82,11 @@ def register_core(app: Flask) -> None:
         from core.sites import SiteKind, current_site
 
         return {"current_site": current_site(), "SiteKind": SiteKind, "get_locale": get_locale,
-                "domain": app.config["CAMPUSFLOW_DOMAIN"]}
+                "domain": app.config["CAMPUSFLOW_DOMAIN"], "site_url": _site_url}
+
+    def _site_url(subdomain: str | None = None, path: str = "/") -> str:
+        return site_url(app.config["CAMPUSFLOW_DOMAIN"], subdomain, path,
+                        app.config["PREFERRED_URL_SCHEME"])
 
 
 def register_features(app: Flask) -> None:

@@ -60,6 +60,8 @@ def create_user_command(email, role, campus_slug, partner_slug, full_name, passw
 @with_appcontext
 def seed_demo_command():
     """Create the demo network (campuses, partners, users); safe to run twice."""
+    if current_app.config["CAMPUSFLOW_ENV"] == "production":
+        fail("demo accounts share a known password; seed-demo is for development only")
     password = current_app.config["DEMO_PASSWORD"]
     sign_ins: list[str] = []
     for seeder in seeders(current_app):
@@ -67,7 +69,8 @@ def seed_demo_command():
     db.session.commit()
     click.echo(f"Demo data ready. Sign-ins (password: {password}):")
     for line in sign_ins:
-        click.echo("  " + line.replace("<domain>", current_app.config["CAMPUSFLOW_DOMAIN"]))
+        click.echo("  " + line.replace("http://", current_app.config["PREFERRED_URL_SCHEME"] + "://")
+                   .replace("<domain>", current_app.config["CAMPUSFLOW_DOMAIN"]))
 
 
 def register(app: Flask) -> None:

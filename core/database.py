@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -25,11 +26,28 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware in and out; SQLite stores no offset, so values read back are marked UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime; use core.database.utcnow()")
+        return value
+
+    def process_result_value(self, value: datetime | None, _dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
 class Model(DeclarativeBase):
     # Timezone-aware datetimes everywhere; set on the registry, which Flask-SQLAlchemy reuses.
     registry = registry(
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
-        type_annotation_map={datetime: DateTime(timezone=True)},
+        type_annotation_map={datetime: UTCDateTime()},
     )
 
 

@@ -30,7 +30,6 @@ def campus_owned_tables() -> list[str]:
 
 
 def init_app(app: Flask) -> None:
-    from core.demo import seed_platform
     from tenants.campuses import cli as campus_cli
     from tenants.campuses import views as campus_views
     from tenants.demo import seed_network
@@ -43,7 +42,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(learners_api.bp)
     campus_views.init_app(app)
     app.cli.add_command(campus_cli.campus)
-    register_seeder(app, seed_platform)
     register_seeder(app, seed_network)
 
     app.cli.add_command(tenancy)
@@ -104,6 +102,10 @@ def roles_sql_command(database, owner, app_role, owner_password, app_password) -
 @tenancy.command("check-database")
 def check_database_command() -> None:
     """Exit non-zero unless the app's database role is safe for campus isolation."""
+    if db.engine.dialect.name != "postgresql":
+        click.secho("Row-level security exists only on PostgreSQL; point DATABASE_URL at it.",
+                    fg="red", err=True)
+        sys.exit(1)
     problems = database_security_problems()
     for problem in problems:
         click.secho(f"UNSAFE: {problem}", fg="red", err=True)

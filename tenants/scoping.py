@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-from sqlalchemy import ForeignKey, event, text
+from sqlalchemy import ForeignKey, Identity, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import (
     Mapped,
@@ -69,7 +69,8 @@ class CampusOwned:
     @declared_attr
     def id(cls) -> Mapped[int]:
         # campus_id is the first key column, so `id` must be marked as the generated one.
-        return mapped_column(BigId, primary_key=True, autoincrement=True, sort_order=-99)
+        return mapped_column(BigId, Identity(), primary_key=True, autoincrement=True,
+                             sort_order=-99)
 
 
 def _sync_database_setting(session: Session | scoped_session | None) -> None:

@@ -17,17 +17,17 @@ from pathlib import Path
 os.environ["CAMPUSFLOW_ENV"] = "test"
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 
-import pytest  # noqa: E402
-from flask import Flask  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-from flask_sqlalchemy.session import _app_ctx_id  # noqa: E402
-from sqlalchemy.orm import scoped_session, sessionmaker  # noqa: E402
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from flask_sqlalchemy.session import _app_ctx_id
+from sqlalchemy.orm import scoped_session, sessionmaker
 
-from core.app import create_app  # noqa: E402
-from core.extensions import db, limiter  # noqa: E402
-from tests.support import data  # noqa: E402
-from tests.support.postgres import ThrowawayPostgres, postgres_bindir, start_postgres  # noqa: E402
+from core.app import create_app
+from core.extensions import db, limiter
+from tests.support import data
+from tests.support.postgres import ThrowawayPostgres, postgres_bindir, start_postgres
 
 DOMAIN = "localhost:5000"
 IN_CI = os.environ.get("CI", "").lower() == "true"

@@ -119,10 +119,7 @@ def user_for_token(raw: str, site: Site) -> User | None:
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(raw)))
     if token is None or token.site_key != site.key:
         return None
-    expires_at = token.expires_at
-    if expires_at.tzinfo is None:  # SQLite drops the offset; values are stored in UTC
-        expires_at = expires_at.replace(tzinfo=utcnow().tzinfo)
-    if expires_at <= utcnow():
+    if token.expires_at <= utcnow():
         return None
     return token.user if token.user.may_act_on(site) else None
 

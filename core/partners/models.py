@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Identity, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import BigId, utcnow
@@ -14,7 +14,7 @@ from core.extensions import db
 class Partner(db.Model):
     __tablename__ = "partners"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str | None] = mapped_column(String(2))

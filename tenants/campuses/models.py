@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Enum, String
+from sqlalchemy import Enum, Identity, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import BigId, utcnow
@@ -21,7 +21,7 @@ class CampusStatus(StrEnum):
 class Campus(db.Model):
     __tablename__ = "campuses"
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     city: Mapped[str] = mapped_column(String(120))
