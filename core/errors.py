@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
@@ -57,6 +58,9 @@ def wants_json() -> bool:
 def error_response(status: int, code: str, message: str, fields: dict | None = None) -> Response:
     if wants_json():
         response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    elif request_ctx.url_adapter is None:
+        # Werkzeug could not even bind the host (e.g. `a..b`): no URL can be built for the layout.
+        response = Response(f"{status} {message}", mimetype="text/plain")
     else:
         response = Response(
             render_template("errors/error.html", status=status, message=message, fields=fields),

@@ -7,6 +7,8 @@ names no campus is a 404; it never falls back to some campus.
 
 from __future__ import annotations
 
+import re
+
 from flask import abort
 
 from core.sites import RESERVED_SUBDOMAINS, Site, SiteKind
@@ -16,13 +18,22 @@ from tenants.campuses.services import SLUG_PATTERN, campus_by_slug
 NAMED_SITES = {"www": SiteKind.PUBLIC, "hq": SiteKind.HQ, "partners": SiteKind.PARTNERS}
 
 
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
 def hostname(host: str) -> str:
-    """`host` lower-cased, without port or trailing dot (`[::1]:5000` → `[::1]`)."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        end = host.find("]")
-        return host[: end + 1] if end != -1 else host
-    return host.split(":", 1)[0].rstrip(".")
+    """`host` lower-cased, without port or one trailing dot; "" when it is not a DNS name.
+
+    IP literals, empty or over-long labels and anything but digits after the colon are not
+    names of ours, so they resolve to nothing (a 400).
+    """
+    name, colon, port = host.strip().lower().partition(":")
+    if colon and not (port.isdigit() and len(port) <= 5):
+        return ""
+    name = name.removesuffix(".")
+    if len(name) > 253 or not all(_LABEL.fullmatch(label) for label in name.split(".")):
+        return ""
+    return name
 
 
 def resolve_site(host: str, domain: str) -> tuple[Site, Campus | None]:

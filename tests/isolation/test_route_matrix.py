@@ -1,0 +1,439 @@
+"""The isolation matrix: every route of the URL map, for every role, on every site.
+
+The cells are generated from `app.url_map`, so a new route is covered without anyone editing this
+file. URL arguments are filled with an object of ANOTHER campus than the host's (see ARGUMENTS);
+a rule with an argument missing from ARGUMENTS fails the matrix, with a message saying so.
+
+Invariants checked in every cell (DESIGN.md, "Tenancy: isolation twice"):
+
+* no 5xx, ever;
+* no body shows the other campus's learners (MARKERS); someone who may not act on a site sees no
+  campus's learners at all;
+* a view that does not live on the host's kind of site is a 404 for everyone;
+* someone who may not act on the site never gets a 2xx from a non-public view (302 to /login,
+  401, 403 or 404), and an anonymous visitor gets exactly 302 to /login (HTML) or 401 (`/api/`);
+* another campus's object id on a campus host is a 404 for everyone allowed on that site (a role
+  the view refuses anyway gets its usual 403);
+* after the whole matrix, no learner of the base data has been changed.
+
+To stay fast on both backends, each test loops over its cells with one client per (role, host)
+and collects failures into one readable assertion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from werkzeug.routing import Rule
+
+from core.auth.models import Role
+from core.extensions import db, limiter
+from core.sites import SiteKind
+from tenants.learners.models import Learner
+from tenants.scoping import campus_scope
+from tests.support.data import HQ, MARKERS, PARTNER_CONTACT, BaseData, manager, staff
+
+OTHER_CAMPUS = {"molenbeek": "antwerp", "antwerp": "molenbeek"}
+
+# Host name → (subdomain passed to the `site` fixture, kind of site it must resolve to).
+HOSTS: dict[str, tuple[str | None, SiteKind]] = {
+    "molenbeek": ("molenbeek", SiteKind.CAMPUS),
+    "antwerp": ("antwerp", SiteKind.CAMPUS),
+    "hq": ("hq", SiteKind.HQ),
+    "partners": ("partners", SiteKind.PARTNERS),
+    "apex": (None, SiteKind.PUBLIC),
+}
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str | None  # None: anonymous
+    role: Role | None
+    sites: frozenset[str]  # the hosts this person may act on, from DESIGN.md (the oracle)
+
+
+PEOPLE: dict[str, Person] = {
+    "anonymous": Person(None, None, frozenset()),
+    "hq": Person(HQ, Role.HQ_ADMIN, frozenset({"hq", "molenbeek", "antwerp"})),
+    **{f"{slug} manager": Person(manager(slug), Role.CAMPUS_MANAGER, frozenset({slug}))
+       for slug in OTHER_CAMPUS},
+    **{f"{slug} staff": Person(staff(slug), Role.CAMPUS_STAFF, frozenset({slug}))
+       for slug in OTHER_CAMPUS},
+    "partner contact": Person(PARTNER_CONTACT, Role.PARTNER_CONTACT, frozenset({"partners"})),
+}
+
+
+def _learner_of(base: BaseData, campus: str) -> int:
+    """A learner id of `campus` that no other campus also uses (ids are per table)."""
+    others = {i for slug, ids in base.learner_ids.items() if slug != campus for i in ids}
+    exclusive = [i for i in base.learner_ids[campus] if i not in others]
+    assert exclusive, f"every learner id of {campus} is also used by another campus"
+    return exclusive[-1]
+
+
+# URL argument → a value belonging to the given campus. The matrix requests every rule with the
+# values of a campus OTHER than the host's. Add an entry for every new URL argument.
+ARGUMENTS: dict[str, Callable[[BaseData, str], object]] = {
+    "learner_id": _learner_of,
+}
+# Arguments naming a campus-owned row: on a campus host, another campus's value must be a 404.
+CAMPUS_OWNED_ARGUMENTS = frozenset({"learner_id"})
+
+SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
+BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
+# Minimal valid-ish input, the same for forms and JSON; it carries no campus marker.
+PAYLOAD = {"full_name": "Matrix Probe", "email": "matrix-probe@isolation.example"}
+ANYONE_DENIED = frozenset({401, 403, 404})
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One rule and one of its methods, with what the view declares about itself."""
+
+    rule: Rule
+    method: str
+    view: Callable
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.rule.rule} ({self.rule.endpoint})"
+
+    @property
+    def is_api(self) -> bool:
+        return self.rule.rule.startswith("/api/")
+
+    @property
+    def is_public(self) -> bool:
+        return bool(getattr(self.view, "is_public", False))
+
+    @property
+    def site_kinds(self) -> frozenset[SiteKind] | None:
+        return getattr(self.view, "site_kinds", None)
+
+    @property
+    def roles(self) -> frozenset[Role] | None:
+        return getattr(self.view, "roles", None)
+
+    @property
+    def campus_owned(self) -> bool:
+        return bool(self.rule.arguments & CAMPUS_OWNED_ARGUMENTS)
+
+    def lives_on(self, kind: SiteKind) -> bool:
+        return self.site_kinds is None or kind in self.site_kinds
+
+    def path(self, app: Flask, base: BaseData, campus: str) -> str:
+        values = {name: ARGUMENTS[name](base, campus) for name in self.rule.arguments}
+        adapter = app.url_map.bind("localhost")
+        return adapter.build(self.rule.endpoint, values, method=self.method)
+
+
+def cells(app: Flask) -> Iterator[Cell]:
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted((rule.methods or set()) - SKIPPED_METHODS):
+            yield Cell(rule, method, app.view_functions[rule.endpoint])
+
+
+def covered_cells(app: Flask) -> list[Cell]:
+    """The cells whose every argument has a value (see `missing_arguments`)."""
+    return [cell for cell in cells(app) if cell.rule.arguments <= ARGUMENTS.keys()]
+
+
+def missing_arguments(app: Flask) -> list[str]:
+    missing = sorted({
+        f"{cell.rule.rule} needs {name!r}"
+        for cell in cells(app) for name in cell.rule.arguments - ARGUMENTS.keys()
+    })
+    if not missing:
+        return []
+    return [
+        "Add these URL arguments to ARGUMENTS in tests/isolation/test_route_matrix.py (a value "
+        "owned by the given campus), and to CAMPUS_OWNED_ARGUMENTS if they name a campus-owned "
+        f"row, so that the matrix covers their routes: {missing}"
+    ]
+
+
+def send(site, cell: Cell, path: str, headers: dict | None = None):
+    """The response, or the exception the app raised (a 500 in production)."""
+    kwargs: dict = {"headers": headers or {}}
+    if cell.method in BODY_METHODS:
+        kwargs["json" if cell.is_api else "data"] = dict(PAYLOAD)
+    try:
+        return site.open(cell.method, path, **kwargs)
+    except Exception as error:  # reported as a 5xx cell
+        return error
+
+
+def session_user(site) -> str | None:
+    with site.client.session_transaction(base_url=site.base_url) as session:
+        return session.get("_user_id")
+
+
+def sign_in(site, person: Person):
+    limiter.reset()  # refused sign-ins count as failures; the matrix makes many on purpose
+    return site.sign_in(person.email)
+
+
+def forbidden_markers(who: str, host: str) -> set[str]:
+    """Learner markers the body must not show for `who` on `host`."""
+    person = PEOPLE[who]
+    if host not in person.sites:
+        return set(MARKERS.values())  # someone who may not act here sees no campus's learners
+    if host in OTHER_CAMPUS:
+        return {MARKERS[OTHER_CAMPUS[host]]}
+    if host == "hq":
+        return set()  # HQ reads every campus on its own site, by design
+    return set(MARKERS.values())
+
+
+def is_redirect_to_login(response, host_site) -> bool:
+    if response.status_code != 302:
+        return False
+    location = urlsplit(response.headers.get("Location", ""))
+    return location.path == "/login" and location.netloc in ("", host_site.host)
+
+
+def expected_for_anonymous(cell: Cell, kind: SiteKind) -> str:
+    # core.auth.access.unauthorized: JSON (and the apex, which has no sign-in page) → 401.
+    return "401" if cell.is_api or kind is SiteKind.PUBLIC else "302 to /login"
+
+
+def status_problem(who: str, host: str, cell: Cell, response, host_site) -> str | None:
+    """What is wrong with the status of `response`, or None."""
+    person, kind = PEOPLE[who], HOSTS[host][1]
+    status = response.status_code
+    if not cell.lives_on(kind):
+        return None if status == 404 else f"{status}, expected 404: the view is not on {kind}"
+    if host not in person.sites and not cell.is_public:
+        if person.email is None:
+            expected = expected_for_anonymous(cell, kind)
+            ok = is_redirect_to_login(response, host_site) if expected != "401" else status == 401
+            return None if ok else f"{status}, expected {expected} for an anonymous visitor"
+        ok = status in ANYONE_DENIED or is_redirect_to_login(response, host_site)
+        return None if ok else f"{status}: may not act on {host}, expected 302/401/403/404"
+    if host in person.sites and host in OTHER_CAMPUS and cell.campus_owned:
+        if cell.roles is None or person.role in cell.roles:
+            return None if status == 404 else f"{status}, expected 404 for another campus's id"
+        return None if status in (403, 404) else f"{status}, expected 403 (role refused)"
+    return None
+
+
+def check(who: str, host: str, cell: Cell, response, host_site) -> list[str]:
+    where = f"[{who} @ {host}] {cell.label}"
+    if isinstance(response, Exception):
+        return [f"{where}: raised {response!r} (a 500 in production)"]
+    problems = []
+    if response.status_code >= 500:
+        problems.append(f"{where}: {response.status_code}")
+    body = response.get_data(as_text=True)
+    problems += [f"{where}: body shows {marker!r}"
+                 for marker in sorted(forbidden_markers(who, host)) if marker in body]
+    if problem := status_problem(who, host, cell, response, host_site):
+        problems.append(f"{where}: {problem}")
+    return problems
+
+
+def sign_in_problems(who: str, host: str, host_site) -> list[str]:
+    """Sign `who` in on `host`; a refused sign-in must leave no signed-in session."""
+    person = PEOPLE[who]
+    if person.email is None:
+        return []
+    response = sign_in(host_site, person)
+    user = session_user(host_site)
+    if host in person.sites:
+        ok = response.status_code == 302 and user is not None
+        return [] if ok else [f"[{who} @ {host}] sign-in failed: {response.status_code}"]
+    refused = response.status_code == 200 or 400 <= response.status_code < 500
+    if refused and user is None:
+        return []
+    return [f"[{who} @ {host}] sign-in was not refused: {response.status_code}, user {user}"]
+
+
+def run_host(app: Flask, base: BaseData, site, who: str, host: str) -> list[str]:
+    subdomain, _kind = HOSTS[host]
+    host_site = site(subdomain)
+    person = PEOPLE[who]
+    problems = sign_in_problems(who, host, host_site)
+    foreign = OTHER_CAMPUS.get(host, "molenbeek")  # any campus is foreign to a non-campus site
+    for cell in covered_cells(app):
+        response = send(host_site, cell, cell.path(app, base, foreign))
+        problems += check(who, host, cell, response, host_site)
+        if host in person.sites and session_user(host_site) is None:
+            sign_in(host_site, person)  # the cell signed us out (e.g. POST /logout)
+    return problems
+
+
+def learner_names(app: Flask, base: BaseData) -> dict[tuple[str, int], str | None]:
+    names: dict[tuple[str, int], str | None] = {}
+    with app.app_context():
+        for campus, campus_id in base.campus_ids.items():
+            with campus_scope(campus_id, db.session):
+                found = {learner.id: learner.full_name for learner in db.session.scalars(
+                    select(Learner).where(Learner.id.in_(base.learner_ids[campus])))}
+            names.update({(campus, i): found.get(i) for i in base.learner_ids[campus]})
+    return names
+
+
+def report(problems: list[str], limit: int = 60) -> str:
+    shown = "\n  ".join(problems[:limit])
+    more = f"\n  … and {len(problems) - limit} more" if len(problems) > limit else ""
+    return f"{len(problems)} isolation failure(s):\n  {shown}{more}"
+
+
+def test_every_view_declares_the_sites_it_lives_on(app):
+    undeclared = [
+        endpoint for endpoint, view in app.view_functions.items()
+        if endpoint not in ("static", "core.home")
+        and not getattr(view, "site_independent", False)
+        and not getattr(view, "site_kinds", None)
+    ]
+    assert not undeclared, (
+        f"These views exist on every site: {undeclared}. Decorate each with "
+        "@on_sites(SiteKind...) (core/sites.py), or @site_independent for probes."
+    )
+
+
+def test_every_url_argument_has_a_value(app, base):
+    missing = missing_arguments(app)
+    assert not missing, missing[0]
+    for campus, other in OTHER_CAMPUS.items():
+        for name, value_of in ARGUMENTS.items():
+            assert value_of(base, campus) != value_of(base, other), (name, campus)
+    for campus, other in OTHER_CAMPUS.items():
+        assert _learner_of(base, campus) in base.learner_ids[campus]
+        assert _learner_of(base, campus) not in base.learner_ids[other]
+
+
+@pytest.mark.parametrize("who", list(PEOPLE))
+def test_route_matrix_keeps_each_role_inside_its_sites(app, base, site, who):
+    before = learner_names(app, base)
+    problems = missing_arguments(app)
+    for host in HOSTS:
+        problems += run_host(app, base, site, who, host)
+    after = learner_names(app, base)
+    problems += [f"[{who}] learner {key} changed: {before[key]!r} → {after[key]!r}"
+                 for key in before if before[key] != after[key]]
+    assert not problems, report(problems)
+
+
+def test_matrix_covers_every_route_and_method(app):
+    covered = {(cell.rule.rule, cell.method) for cell in covered_cells(app)}
+    expected = {(rule.rule, method) for rule in app.url_map.iter_rules()
+                if rule.endpoint != "static"
+                for method in (rule.methods or set()) - SKIPPED_METHODS}
+    assert covered == expected
+    assert ("/api/v1/learners/<int:learner_id>", "PATCH") in covered
+
+
+def test_own_campus_ids_are_reachable_so_foreign_404s_prove_isolation(app, base, site):
+    """The control: the ids the matrix uses answer 200 on their own campus, to allowed readers."""
+    problems = []
+    for who, person in PEOPLE.items():
+        for host in sorted(person.sites & OTHER_CAMPUS.keys()):
+            host_site = site(host)
+            sign_in(host_site, person)
+            for cell in covered_cells(app):
+                readable = cell.roles is not None and person.role in cell.roles
+                if cell.method != "GET" or not cell.campus_owned or not readable:
+                    continue
+                response = send(host_site, cell, cell.path(app, base, host))
+                if getattr(response, "status_code", None) != 200:
+                    problems.append(f"[{who} @ {host}] {cell.label}: {response}")
+    assert not problems, report(problems)
+
+
+def test_manager_is_refused_on_other_campus_site(site):
+    antwerp = site("antwerp")
+    response = antwerp.sign_in(manager("molenbeek"))
+    assert response.status_code == 200  # the form again, with the error
+    assert "no access to this site" in response.get_data(as_text=True)
+    assert session_user(antwerp) is None
+    learners = antwerp.get("/learners")
+    assert is_redirect_to_login(learners, antwerp)
+
+
+@pytest.mark.parametrize(("subdomain", "email"), [
+    ("hq", manager("molenbeek")),
+    ("hq", staff("antwerp")),
+    ("partners", HQ),
+    ("partners", manager("antwerp")),
+    ("molenbeek", PARTNER_CONTACT),
+])
+def test_sign_in_is_refused_on_a_site_the_user_may_not_act_on(site, subdomain, email):
+    foreign = site(subdomain)
+    response = foreign.sign_in(email)
+    assert response.status_code == 200  # the form again, with the error
+    assert session_user(foreign) is None
+    # The home of HQ and of the portal needs a signed-in user of that site.
+    protected = "/" if subdomain in ("hq", "partners") else "/learners"
+    assert is_redirect_to_login(foreign.get(protected), foreign)
+
+
+def token_problem(cell: Cell, kind: SiteKind, response) -> str | None:
+    """What is wrong with a response to a request carrying another site's token, or None."""
+    if isinstance(response, Exception):
+        return f"raised {response!r}"
+    status = response.status_code
+    if cell.is_public:  # e.g. asking for a token: open to all, but the token opens nothing
+        return None if 300 <= status < 500 else f"{status}, expected a 3xx or 4xx"
+    expected = 401 if cell.lives_on(kind) else 404
+    return None if status == expected else f"{status}, expected {expected}"
+
+
+def token_problems(app, base, site, who: str, issued_on: str, token: str) -> list[str]:
+    """`token`, issued on `issued_on`, used on every other host against every API cell."""
+    problems = []
+    headers = {"Authorization": f"Bearer {token}"}
+    for host, (subdomain, kind) in HOSTS.items():
+        if host == issued_on:
+            continue
+        foreign = OTHER_CAMPUS.get(host, "molenbeek")
+        for cell in (c for c in covered_cells(app) if c.is_api):
+            response = send(site(subdomain), cell, cell.path(app, base, foreign), headers)
+            where = f"[{who}'s {issued_on} token @ {host}] {cell.label}"
+            if problem := token_problem(cell, kind, response):
+                problems.append(f"{where}: {problem}")
+            if not isinstance(response, Exception):
+                body = response.get_data(as_text=True)
+                problems += [f"{where}: body shows {m!r}" for m in MARKERS.values() if m in body]
+    return problems
+
+
+def test_bearer_token_is_rejected_on_every_other_site(app, base, site):
+    problems = []
+    for who, person in PEOPLE.items():
+        for issued_on in sorted(person.sites):
+            issuer = site(HOSTS[issued_on][0])
+            limiter.reset()
+            token = issuer.token(person.email)
+            if issued_on in OTHER_CAMPUS:  # the control: the token works where it was issued
+                own = issuer.get("/api/v1/learners", headers={"Authorization": f"Bearer {token}"})
+                assert own.status_code == 200, (who, issued_on, own.status_code)
+            problems += token_problems(app, base, site, who, issued_on, token)
+    assert not problems, report(problems)
+
+
+@pytest.mark.parametrize(("signed_on", "replayed_on", "email"), [
+    ("molenbeek", "antwerp", manager("molenbeek")),
+    ("hq", "molenbeek", HQ),  # HQ may act on molenbeek, but not with its HQ session
+    ("molenbeek", "antwerp", HQ),
+])
+def test_session_cookie_replayed_on_another_site_is_ignored(app, site, signed_on, replayed_on,
+                                                            email):
+    """Cookies are host-only; if one leaked anyway, the user loader checks the session's site."""
+    cookie_domain = app.config["CAMPUSFLOW_DOMAIN"].split(":")[0]
+    origin = site(signed_on)
+    assert origin.sign_in(email).status_code == 302
+    cookie = origin.client.get_cookie("session", domain=f"{signed_on}.{cookie_domain}")
+    assert cookie is not None
+    target = site(replayed_on)
+    target.client.set_cookie("session", cookie.value, domain=f"{replayed_on}.{cookie_domain}")
+    response = target.get("/learners")
+    assert is_redirect_to_login(response, target)
+    assert not any(marker in response.get_data(as_text=True) for marker in MARKERS.values())
