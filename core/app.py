@@ -65,6 +65,7 @@ def register_core(app: Flask) -> None:
     from core import cli, health, home
     from core.auth import api as auth_api
     from core.auth import views as auth_views
+    from core.catalogue import models as catalogue_models  # noqa: F401  (mapped for migrations)
     from core.demo import seed_platform
     from core.partners import views as partner_views
     from core.seeding import register_seeder

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.types import TypeDecorator
@@ -69,3 +70,9 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         connection.exec_driver_sql("BEGIN")
+
+
+def enum_column(enum_class: type[StrEnum], length: int = 32) -> Enum:
+    """A string column holding the values of `enum_class` (portable: no native enum type)."""
+    return Enum(enum_class, native_enum=False, length=length,
+                values_callable=lambda members: [m.value for m in members])

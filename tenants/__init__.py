@@ -6,6 +6,7 @@ API of campus-owned features, the `campus` commands and the demo seed.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -29,7 +30,21 @@ def campus_owned_tables() -> list[str]:
     )
 
 
+MODEL_MODULES = (
+    "tenants.campuses.models",
+    "tenants.learners.models",
+    "tenants.cohorts.models",
+    "tenants.applications.models",
+    "tenants.enrolments.models",
+    "tenants.records.models",
+    "tenants.coworking.models",
+    "tenants.events.models",
+)
+
+
 def init_app(app: Flask) -> None:
+    for module in MODEL_MODULES:  # every model mapped before the first query or migration
+        importlib.import_module(module)
     from tenants.campuses import cli as campus_cli
     from tenants.campuses import views as campus_views
     from tenants.demo import seed_network

@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ForeignKey, Identity, event, text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Identity, event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import (
     Mapped,
@@ -25,6 +26,7 @@ from sqlalchemy.orm import (
     Session,
     declared_attr,
     mapped_column,
+    relationship,
     scoped_session,
     with_loader_criteria,
 )
@@ -195,4 +197,27 @@ def _apply_database_setting(connection: Connection, scope: Scope) -> None:
              "set_config('app.all_campuses', :all, true)"),
         {"campus": "" if scope.campus_id is None else str(scope.campus_id),
          "all": "on" if scope.all_campuses else ""},
+    )
+
+
+def campus_foreign_key(columns: str | list[str], target: str) -> ForeignKeyConstraint:
+    """`(campus_id, <column>) → <target>(campus_id, id)`: a reference inside one campus.
+
+    Citus co-locates rows by campus_id, so every key between campus-owned tables carries it; the
+    database then also refuses a reference to another campus's row.
+    """
+    local = [columns] if isinstance(columns, str) else columns
+    return ForeignKeyConstraint(["campus_id", *local], [f"{target}.campus_id", f"{target}.id"])
+
+
+def campus_relationship(owner: str, target: str, column: str, **kwargs) -> Any:
+    """Many-to-one from `owner` to campus-owned `target` over (campus_id, `column`).
+
+    Only `column` is written by the relationship: campus_id belongs to the row's own campus.
+    """
+    return relationship(
+        target,
+        primaryjoin=(f"and_({target}.campus_id == {owner}.campus_id, "
+                     f"{target}.id == foreign({owner}.{column}))"),
+        **kwargs,
     )

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 
 from core.auth.models import Role, User
 from core.auth.services import create_user
+from core.catalogue.models import Certification, Course, CourseLevel, Track
 from core.extensions import db
 from core.partners.models import Partner
+from tenants.applications.models import Application
 from tenants.campuses.models import Campus
 from tenants.campuses.services import create_campus
+from tenants.cohorts.models import Cohort, CohortStatus, Funding
+from tenants.coworking.models import CoachingSession, Membership, MembershipPlan, PlanKind
+from tenants.enrolments.models import Enrolment, EnrolmentStatus
+from tenants.events.models import Event, EventRegistration
 from tenants.learners.models import Learner
+from tenants.records.models import CertificationAward, Outcome, OutcomeKind
 from tenants.scoping import campus_scope
 
 PASSWORD = "correct-horse-battery"
@@ -35,34 +43,117 @@ class BaseData:
     campus_ids: dict[str, int]
     learner_ids: dict[str, list[int]]
     partner_id: int
+    # kind ("cohort", "application", …) → campus slug → ids of that campus's rows
+    owned: dict[str, dict[str, list[int]]]
+    # catalogue (global): "course", "track", "certification" → ids
+    catalogue: dict[str, list[int]]
+
+
+# Campus-owned kinds in the base data, with their models, for tests that need one of each.
+OWNED_MODELS = {
+    "cohort": Cohort,
+    "application": Application,
+    "enrolment": Enrolment,
+    "award": CertificationAward,
+    "outcome": Outcome,
+    "plan": MembershipPlan,
+    "membership": Membership,
+    "session": CoachingSession,
+    "event": Event,
+    "registration": EventRegistration,
+}
+
+
+def create_catalogue() -> Course:
+    track = Track(slug="cybersecurity", name="Cybersecurity")
+    certifications = [
+        Certification(issuer="Microsoft", exam_code="SC-900",
+                      name="Security, Compliance, and Identity Fundamentals"),
+        Certification(issuer="Microsoft", exam_code="AZ-500", name="Azure Security Engineer"),
+    ]
+    course = Course(code="CYB-101", track=track, hours=420, level=CourseLevel.BEGINNER,
+                    title_en="Cybersecurity analyst", title_fr="Analyste en cybersécurité",
+                    description_en="From networks to the SOC.", certifications=certifications)
+    db.session.add(course)
+    db.session.flush()
+    return course
+
+
+def create_campus_life(slug: str, course: Course, coach: User) -> None:
+    """One row of every campus-owned kind, names carrying the campus marker (bound campus)."""
+    marker = MARKERS[slug]
+    learner = db.session.scalar(select(Learner).order_by(Learner.id).limit(1))
+    cohort = Cohort(course_id=course.id, starts_on=date(2027, 1, 11), ends_on=date(2027, 6, 30),
+                    schedule="Mon-Fri 9:00-16:00", seats=12, language="fr", price_minor=0,
+                    currency="EUR", funding=Funding.FREE, status=CohortStatus.OPEN)
+    db.session.add(cohort)
+    db.session.flush()
+    application = Application(cohort_id=cohort.id, full_name=f"{marker} applicant",
+                              email=f"applicant@{slug}.example", motivation="I want to learn.",
+                              consent_given_at=datetime(2026, 11, 1, tzinfo=UTC))
+    enrolment = Enrolment(cohort_id=cohort.id, learner_id=learner.id,
+                          status=EnrolmentStatus.ENROLLED)
+    award = CertificationAward(learner_id=learner.id, certification_id=course.certifications[0].id,
+                               awarded_on=date(2026, 10, 1))
+    outcome = Outcome(learner_id=learner.id, kind=OutcomeKind.EMPLOYED, employer="Proximus",
+                      occurred_on=date(2026, 10, 15))
+    plan = MembershipPlan(name="Monthly desk", kind=PlanKind.MONTHLY, price_minor=9900,
+                          currency="EUR")
+    db.session.add_all([application, enrolment, award, outcome, plan])
+    db.session.flush()
+    membership = Membership(plan_id=plan.id, learner_id=learner.id, member_name=f"{marker} member",
+                            member_email=f"member@{slug}.example", starts_on=date(2026, 11, 1))
+    event = Event(title=f"{marker} meetup", starts_at=datetime(2027, 2, 1, 18, tzinfo=UTC),
+                  ends_at=datetime(2027, 2, 1, 20, tzinfo=UTC), capacity=40, price_minor=0,
+                  currency="EUR")
+    db.session.add_all([membership, event])
+    db.session.flush()
+    db.session.add_all([
+        CoachingSession(membership_id=membership.id, coach_id=coach.id,
+                        held_on=date(2026, 11, 10), duration_minutes=45),
+        EventRegistration(event_id=event.id, full_name=f"{marker} guest",
+                          email=f"guest@{slug}.example"),
+    ])
+    db.session.flush()
 
 
 def create_base_data() -> None:
     partner = Partner(slug="microsoft", name="Microsoft", country="IE")
     db.session.add(partner)
     db.session.flush()
+    course = create_catalogue()
     create_user(HQ, Role.HQ_ADMIN, PASSWORD, full_name="HQ Admin")
     create_user(PARTNER_CONTACT, Role.PARTNER_CONTACT, PASSWORD, partner_id=partner.id)
     for slug, city, locale in (("molenbeek", "Brussels", "fr_BE"), ("antwerp", "Antwerp", "nl_BE")):
         campus = create_campus(slug=slug, name=slug.title(), city=city, country="BE",
                                currency="EUR", timezone="Europe/Brussels", locale=locale,
                                status="open")
-        create_user(manager(slug), Role.CAMPUS_MANAGER, PASSWORD, campus_id=campus.id)
+        campus_manager = create_user(manager(slug), Role.CAMPUS_MANAGER, PASSWORD,
+                                     campus_id=campus.id)
         create_user(staff(slug), Role.CAMPUS_STAFF, PASSWORD, campus_id=campus.id)
         with campus_scope(campus.id, db.session):
             for i in range(3):
                 db.session.add(Learner(full_name=f"{MARKERS[slug]} {i}",
                                        email=f"learner{i}@{slug}.example", phone="+32 2 555 01 0"))
             db.session.flush()
+            create_campus_life(slug, course, campus_manager)
     db.session.commit()
 
 
 def load_base_data() -> BaseData:
     campuses = {c.slug: c.id for c in db.session.scalars(select(Campus))}
-    learners = {}
+    learners: dict[str, list[int]] = {}
+    owned: dict[str, dict[str, list[int]]] = {kind: {} for kind in OWNED_MODELS}
     for slug, campus_id in campuses.items():
         with campus_scope(campus_id, db.session):
             learners[slug] = list(db.session.scalars(select(Learner.id).order_by(Learner.id)))
+            for kind, model in OWNED_MODELS.items():
+                owned[kind][slug] = list(db.session.scalars(select(model.id).order_by(model.id)))
     partner_id = db.session.scalar(select(Partner.id).where(Partner.slug == "microsoft"))
     assert db.session.scalar(select(User.id).where(User.email == HQ)) is not None
-    return BaseData(campuses, learners, partner_id)
+    catalogue = {
+        "course": list(db.session.scalars(select(Course.id))),
+        "track": list(db.session.scalars(select(Track.id))),
+        "certification": list(db.session.scalars(select(Certification.id))),
+    }
+    return BaseData(campuses, learners, partner_id, owned, catalogue)

@@ -69,11 +69,14 @@ def test_writing_a_row_for_another_campus_is_an_error(ctx):
 
 
 def test_bulk_update_and_delete_touch_only_the_bound_campus(ctx):
+    # Every campus's first learner has an enrolment and more; the others can go.
+    without_dependants = [i for ids in ctx.learner_ids.values() for i in ids[1:]]
     with campus_scope(ctx.campus_ids["molenbeek"], db.session):
         updated = db.session.execute(update(Learner).values(phone="+32 0")).rowcount
-        deleted = db.session.execute(delete(Learner)).rowcount
+        deleted = db.session.execute(
+            delete(Learner).where(Learner.id.in_(without_dependants))).rowcount
         db.session.rollback()
-    assert (updated, deleted) == (3, 3)
+    assert (updated, deleted) == (3, 2)
     with campus_scope(ctx.campus_ids["antwerp"], db.session):
         assert db.session.scalar(select(func.count()).select_from(Learner)) == 3
 
