@@ -62,7 +62,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_core(app: Flask) -> None:
-    from core import cli, health, home
+    from core import cli, health, home, openapi
     from core.auth import api as auth_api
     from core.auth import views as auth_views
     from core.catalogue import models as catalogue_models  # noqa: F401  (mapped for migrations)
@@ -70,7 +70,8 @@ def register_core(app: Flask) -> None:
     from core.partners import views as partner_views
     from core.seeding import register_seeder
 
-    for blueprint in (health.bp, home.bp, auth_views.bp, auth_api.bp, partner_views.bp):
+    for blueprint in (health.bp, home.bp, auth_views.bp, auth_api.bp, partner_views.bp,
+                      openapi.bp):
         app.register_blueprint(blueprint)
     partner_views.init_app(app)
     register_seeder(app, seed_platform)

@@ -10,12 +10,15 @@ from core.auth.services import authenticate, issue_token
 from core.auth.throttle import record_failure, throttled
 from core.auth.views import SIGN_IN_SITES
 from core.errors import Unauthorized
+from core.openapi import documented
 from core.sites import current_site, on_sites, public
 
 bp = Blueprint("auth_api", __name__, url_prefix="/api/v1/auth")
 
 
 @bp.post("/token")
+@documented("A bearer token valid on this site only", body=TokenRequestSchema,
+            response=TokenSchema, errors=(401, 422, 429))
 @on_sites(*SIGN_IN_SITES)
 @public
 @throttled

@@ -7,6 +7,7 @@ from flask import Blueprint
 from core.api import PageArgsSchema, load_args, load_json, paginated
 from core.auth.access import roles_required
 from core.auth.models import Role
+from core.openapi import documented
 from core.sites import SiteKind, on_sites
 from tenants.learners.schemas import LearnerInputSchema, LearnerSchema
 from tenants.learners.services import create_learner, get_learner, learners_query, update_learner
@@ -18,6 +19,8 @@ EDITORS = (Role.HQ_ADMIN, Role.CAMPUS_MANAGER)
 
 
 @bp.get("")
+@documented("Learners of this campus", query=PageArgsSchema, response=LearnerSchema,
+            paginated=True)
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
 def list_learners():
@@ -26,6 +29,8 @@ def list_learners():
 
 
 @bp.post("")
+@documented("Register a learner", body=LearnerInputSchema, response=LearnerSchema, status=201,
+            errors=(401, 403, 409, 422))
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*EDITORS)
 def create():
@@ -34,6 +39,7 @@ def create():
 
 
 @bp.get("/<int:learner_id>")
+@documented("One learner of this campus", response=LearnerSchema)
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
 def show(learner_id: int):
@@ -41,6 +47,8 @@ def show(learner_id: int):
 
 
 @bp.patch("/<int:learner_id>")
+@documented("Change a learner", body=LearnerInputSchema, response=LearnerSchema,
+            errors=(401, 403, 404, 409, 422))
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*EDITORS)
 def update(learner_id: int):
