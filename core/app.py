@@ -14,6 +14,7 @@ from core.config import load_config
 from core.database import configure_sqlite
 from core.errors import register_error_handlers
 from core.extensions import babel, csrf, db, limiter, migrate
+from core.navigation import nav_items
 from core.sites import site_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,10 +63,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_core(app: Flask) -> None:
-    from core import cli, health, home, openapi
+    from core import catalogue, cli, health, home, openapi
     from core.auth import api as auth_api
     from core.auth import views as auth_views
-    from core.catalogue import models as catalogue_models  # noqa: F401  (mapped for migrations)
     from core.demo import seed_platform
     from core.partners import views as partner_views
     from core.seeding import register_seeder
@@ -74,6 +74,7 @@ def register_core(app: Flask) -> None:
                       openapi.bp):
         app.register_blueprint(blueprint)
     partner_views.init_app(app)
+    catalogue.init_app(app)
     register_seeder(app, seed_platform)
     cli.register(app)
 
@@ -83,8 +84,11 @@ def register_core(app: Flask) -> None:
 
         from core.sites import SiteKind, current_site
 
-        return {"current_site": current_site(), "SiteKind": SiteKind, "get_locale": get_locale,
-                "domain": app.config["CAMPUSFLOW_DOMAIN"], "site_url": _site_url}
+        site = current_site()
+        role = current_user.role.value if getattr(current_user, "is_authenticated", False) else None
+        nav = nav_items(app, site.kind if site else None, role) if role else []
+        return {"current_site": site, "SiteKind": SiteKind, "get_locale": get_locale,
+                "domain": app.config["CAMPUSFLOW_DOMAIN"], "site_url": _site_url, "nav": nav}
 
     def _site_url(subdomain: str | None = None, path: str = "/") -> str:
         return site_url(app.config["CAMPUSFLOW_DOMAIN"], subdomain, path,

@@ -25,10 +25,13 @@ class AppError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, fields: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str, fields: dict[str, Any] | None = None,
+                 code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        if code is not None:
+            self.code = code  # a more precise code, e.g. "cohort_full" for a 409
 
 
 class Unauthorized(AppError):

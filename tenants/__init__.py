@@ -30,31 +30,29 @@ def campus_owned_tables() -> list[str]:
     )
 
 
-MODEL_MODULES = (
-    "tenants.campuses.models",
-    "tenants.learners.models",
-    "tenants.cohorts.models",
-    "tenants.applications.models",
-    "tenants.enrolments.models",
-    "tenants.records.models",
-    "tenants.coworking.models",
-    "tenants.events.models",
+# Feature packages of a campus, each with `models.py` and an `init_app(app)`.
+FEATURES = (
+    "tenants.learners",
+    "tenants.cohorts",
+    "tenants.applications",
+    "tenants.enrolments",
+    "tenants.records",
+    "tenants.coworking",
+    "tenants.events",
 )
 
 
 def init_app(app: Flask) -> None:
-    for module in MODEL_MODULES:  # every model mapped before the first query or migration
-        importlib.import_module(module)
+    importlib.import_module("tenants.campuses.models")
+    for name in FEATURES:  # every model mapped before the first query or migration
+        importlib.import_module(f"{name}.models")
+        importlib.import_module(name).init_app(app)
     from tenants.campuses import cli as campus_cli
     from tenants.campuses import views as campus_views
     from tenants.demo import seed_network
-    from tenants.learners import api as learners_api
-    from tenants.learners import views as learners_views
 
     app.before_request(resolve_request_site)
     app.teardown_request(release_request_scope)
-    app.register_blueprint(learners_views.bp)
-    app.register_blueprint(learners_api.bp)
     campus_views.init_app(app)
     app.cli.add_command(campus_cli.campus)
     register_seeder(app, seed_network)

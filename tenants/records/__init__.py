@@ -1,0 +1,7 @@
+"""Records: see models.py. Registered by tenants.init_app."""
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this feature's blueprints and navigation (none yet)."""
