@@ -14,6 +14,7 @@ from core.config import load_config
 from core.database import configure_sqlite
 from core.errors import register_error_handlers
 from core.extensions import babel, csrf, db, limiter, migrate
+from core.money import format_money
 from core.navigation import nav_items
 from core.sites import site_url
 
@@ -66,6 +67,7 @@ def register_core(app: Flask) -> None:
     from core import catalogue, cli, health, home, openapi
     from core.auth import api as auth_api
     from core.auth import views as auth_views
+    from core.catalogue.demo import seed_catalogue
     from core.demo import seed_platform
     from core.partners import views as partner_views
     from core.seeding import register_seeder
@@ -76,7 +78,14 @@ def register_core(app: Flask) -> None:
     partner_views.init_app(app)
     catalogue.init_app(app)
     register_seeder(app, seed_platform)
+    register_seeder(app, seed_catalogue)
     cli.register(app)
+
+    @app.template_filter("money")
+    def money_filter(amount_minor: int, currency: str) -> str:
+        from flask_babel import get_locale
+
+        return format_money(amount_minor, currency, str(get_locale() or "en"))
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:

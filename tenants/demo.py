@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import select
+
 from core.auth.models import Role
 from core.demo import ensure_user
 from core.extensions import db
 from tenants.campuses.models import CampusStatus
 from tenants.campuses.services import campus_by_slug, create_campus
+from tenants.cohorts.models import Cohort
+from tenants.demo_life import seed_campus_life
 from tenants.learners.models import Learner
 from tenants.scoping import campus_scope
 
@@ -62,4 +66,6 @@ def seed_network(password: str) -> list[str]:
                 for full_name, email in _demo_learners(slug):
                     db.session.add(Learner(full_name=full_name, email=email))
                 db.session.flush()
+            if db.session.scalar(select(Cohort.id).limit(1)) is None:
+                seed_campus_life(campus)
     return sign_ins

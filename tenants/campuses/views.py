@@ -11,6 +11,11 @@ from core.auth.models import Role
 from core.extensions import db
 from core.home import register_home
 from core.sites import SiteKind
+from tenants.campuses.dashboard import (
+    campus_dashboard,
+    open_cohorts_for_public,
+    upcoming_public_events,
+)
 from tenants.campuses.services import list_campuses
 from tenants.learners.models import Learner
 
@@ -27,12 +32,14 @@ def hq_home():
 
 
 def campus_home():
+    """The public page for visitors; the dashboard for the campus's people (and HQ)."""
     if not current_user.is_authenticated:
-        return render_template("campus/public.html", campus=g.campus)
+        return render_template("campus/public.html", campus=g.campus,
+                               cohorts=open_cohorts_for_public(),
+                               events=upcoming_public_events())
     learner_count = db.session.scalar(select(func.count()).select_from(Learner))
-    recent = db.session.scalars(select(Learner).order_by(Learner.created_at.desc()).limit(5)).all()
     return render_template("campus/dashboard.html", campus=g.campus,
-                           learner_count=learner_count, recent_learners=recent)
+                           learner_count=learner_count, dashboard=campus_dashboard(g.campus))
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,128 @@
+"""The campus dashboard's figures, for the bound campus, in a fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from core.catalogue.models import Course
+from core.database import utcnow
+from core.extensions import db
+from tenants.applications.models import Application, ApplicationStatus
+from tenants.campuses.models import Campus
+from tenants.cohorts.models import Cohort, CohortStatus
+from tenants.coworking.models import Membership, MembershipStatus
+from tenants.enrolments.models import Enrolment, EnrolmentStatus
+from tenants.events.models import Event, EventRegistration, EventStatus, RegistrationStatus
+from tenants.records.models import CertificationAward, Outcome
+
+WAITING = (ApplicationStatus.SUBMITTED, ApplicationStatus.INTERVIEW)
+
+
+@dataclass(frozen=True)
+class UpcomingCohort:
+    cohort: Cohort
+    seats_taken: int
+
+    @property
+    def fill_rate(self) -> int:
+        return round(100 * self.seats_taken / self.cohort.seats) if self.cohort.seats else 0
+
+
+@dataclass(frozen=True)
+class UpcomingEvent:
+    event: Event
+    registered: int
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    month_start: date
+    upcoming_cohorts: list[UpcomingCohort]
+    applications_waiting: int
+    admissions: int
+    completions: int
+    certifications: int
+    outcomes: int
+    active_members: int
+    next_events: list[UpcomingEvent]
+
+
+def _month_bounds(campus: Campus, now: datetime) -> tuple[date, datetime]:
+    """First day of the current month in the campus's timezone, and that instant in UTC."""
+    local = now.astimezone(ZoneInfo(campus.timezone))
+    first = local.date().replace(day=1)
+    return first, datetime.combine(first, time(), tzinfo=ZoneInfo(campus.timezone))
+
+
+def campus_dashboard(campus: Campus, now: datetime | None = None) -> Dashboard:
+    """Figures for the bound campus: what is coming, what waits, and this month's results."""
+    now = now or utcnow()
+    today = now.astimezone(ZoneInfo(campus.timezone)).date()
+    month_start, month_start_at = _month_bounds(campus, now)
+
+    taken = (select(Enrolment.cohort_id, func.count().label("taken"))
+             .where(Enrolment.status != EnrolmentStatus.DROPPED)
+             .group_by(Enrolment.cohort_id).subquery())
+    upcoming = db.session.execute(
+        select(Cohort, func.coalesce(taken.c.taken, 0))
+        .outerjoin(taken, taken.c.cohort_id == Cohort.id)
+        .where(Cohort.starts_on >= today,
+               Cohort.status.in_((CohortStatus.OPEN, CohortStatus.DRAFT)))
+        .options(selectinload(Cohort.course).load_only(Course.code, Course.title_en,
+                                                       Course.title_fr, Course.title_nl,
+                                                       Course.title_it))
+        .order_by(Cohort.starts_on, Cohort.id).limit(6)
+    ).all()
+
+    counts = db.session.execute(select(
+        select(func.count()).select_from(Application)
+        .where(Application.status.in_(WAITING)).scalar_subquery(),
+        select(func.count()).select_from(Application)
+        .where(Application.status == ApplicationStatus.ADMITTED,
+               Application.decided_at >= month_start_at).scalar_subquery(),
+        select(func.count()).select_from(Enrolment)
+        .where(Enrolment.completed_on >= month_start).scalar_subquery(),
+        select(func.count()).select_from(CertificationAward)
+        .where(CertificationAward.awarded_on >= month_start).scalar_subquery(),
+        select(func.count()).select_from(Outcome)
+        .where(Outcome.occurred_on >= month_start).scalar_subquery(),
+        select(func.count()).select_from(Membership)
+        .where(Membership.status == MembershipStatus.ACTIVE).scalar_subquery(),
+    )).one()
+
+    registered = (select(EventRegistration.event_id, func.count().label("registered"))
+                  .where(EventRegistration.status == RegistrationStatus.REGISTERED)
+                  .group_by(EventRegistration.event_id).subquery())
+    events = db.session.execute(
+        select(Event, func.coalesce(registered.c.registered, 0))
+        .outerjoin(registered, registered.c.event_id == Event.id)
+        .where(Event.starts_at >= now - timedelta(hours=3),
+               Event.status == EventStatus.SCHEDULED)
+        .order_by(Event.starts_at).limit(4)
+    ).all()
+
+    return Dashboard(
+        month_start=month_start,
+        upcoming_cohorts=[UpcomingCohort(c, n) for c, n in upcoming],
+        applications_waiting=counts[0], admissions=counts[1], completions=counts[2],
+        certifications=counts[3], outcomes=counts[4], active_members=counts[5],
+        next_events=[UpcomingEvent(e, n) for e, n in events],
+    )
+
+
+def open_cohorts_for_public(limit: int = 12) -> list[Cohort]:
+    """Cohorts of the bound campus open for applications, soonest first."""
+    return list(db.session.scalars(
+        select(Cohort).where(Cohort.status == CohortStatus.OPEN)
+        .options(selectinload(Cohort.course)).order_by(Cohort.starts_on).limit(limit)))
+
+
+def upcoming_public_events(limit: int = 6) -> list[Event]:
+    return list(db.session.scalars(
+        select(Event).where(Event.status == EventStatus.SCHEDULED, Event.starts_at >= utcnow())
+        .order_by(Event.starts_at).limit(limit)))

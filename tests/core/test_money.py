@@ -1,0 +1,42 @@
+"""Money in minor units: parsing what people type, formatting for their locale, never floats."""
+
+from decimal import Decimal
+
+import pytest
+
+from core.money import format_money, minor_digits, to_major, to_minor
+
+
+@pytest.mark.parametrize(("typed", "currency", "minor"), [
+    ("1500", "MAD", 150000),
+    ("1500.00", "EUR", 150000),
+    ("1 500,50", "EUR", 150050),
+    ("0.1", "EUR", 10),
+    (Decimal("19.99"), "EUR", 1999),
+    ("1500", "JPY", 1500),
+])
+def test_amounts_are_parsed_into_exact_minor_units(typed, currency, minor):
+    assert to_minor(typed, currency) == minor
+
+
+@pytest.mark.parametrize(("typed", "currency"), [
+    ("12.345", "EUR"), ("abc", "EUR"), ("NaN", "EUR"), ("Infinity", "EUR"), ("1.5", "JPY"),
+])
+def test_bad_or_too_precise_amounts_are_refused_not_rounded(typed, currency):
+    with pytest.raises(ValueError, match=r"amount|decimals"):
+        to_minor(typed, currency)
+
+
+def test_minor_units_round_trip_through_decimal():
+    assert to_major(150050, "EUR") == Decimal("1500.50")
+    assert isinstance(to_major(1, "MAD"), Decimal)
+    assert minor_digits("EUR") == 2 and minor_digits("JPY") == 0
+
+
+@pytest.mark.parametrize(("locale", "expected"), [
+    ("en", "MAD1,500.00"),
+    ("fr_MA", "1\u202f500,00\xa0MAD"),
+    ("fr_BE", "1\u202f500,00\xa0MAD"),
+])
+def test_money_is_formatted_for_the_viewers_locale(locale, expected):
+    assert format_money(150000, "MAD", locale) == expected
