@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,20 @@ class ThrowawayPostgres:
             shutil.rmtree(self.base, ignore_errors=True)
 
 
+def _connect_when_ready(port: int, timeout: float = 60.0) -> psycopg.Connection:
+    """A connection as soon as the server accepts one: the port opens before recovery ends
+    ("the database system is starting up"), especially on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return psycopg.connect(host="127.0.0.1", port=port, user="postgres",
+                                   dbname="postgres", autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def start_postgres(bindir: str) -> ThrowawayPostgres:
     """Start a server, create the test database and the owner and app roles."""
     base = Path(tempfile.mkdtemp(prefix="campusflow-pg-"))
@@ -92,8 +107,7 @@ def start_postgres(bindir: str) -> ThrowawayPostgres:
     )
     executor.start()
     server = ThrowawayPostgres(executor, port, base)
-    with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres",
-                         autocommit=True) as connection:
+    with _connect_when_ready(port) as connection:
         connection.execute(f'CREATE DATABASE "{DATABASE}"')
     with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname=DATABASE,
                          autocommit=True) as connection:
