@@ -103,7 +103,8 @@ def create_campus_life(slug: str, course: Course, coach: User) -> None:
     db.session.flush()
     membership = Membership(plan_id=plan.id, learner_id=learner.id, member_name=f"{marker} member",
                             member_email=f"member@{slug}.example", starts_on=date(2026, 11, 1))
-    event = Event(title=f"{marker} meetup", starts_at=datetime(2027, 2, 1, 18, tzinfo=UTC),
+    # Event titles are public: no marker in them (registrations carry it).
+    event = Event(title=f"{slug.title()} tech meetup", starts_at=datetime(2027, 2, 1, 18, tzinfo=UTC),
                   ends_at=datetime(2027, 2, 1, 20, tzinfo=UTC), capacity=40, price_minor=0,
                   currency="EUR")
     db.session.add_all([membership, event])
