@@ -104,7 +104,8 @@ def create_campus_life(slug: str, course: Course, coach: User) -> None:
     membership = Membership(plan_id=plan.id, learner_id=learner.id, member_name=f"{marker} member",
                             member_email=f"member@{slug}.example", starts_on=date(2026, 11, 1))
     # Event titles are public: no marker in them (registrations carry it).
-    event = Event(title=f"{slug.title()} tech meetup", starts_at=datetime(2027, 2, 1, 18, tzinfo=UTC),
+    event = Event(title=f"{slug.title()} tech meetup",
+                  starts_at=datetime(2027, 2, 1, 18, tzinfo=UTC),
                   ends_at=datetime(2027, 2, 1, 20, tzinfo=UTC), capacity=40, price_minor=0,
                   currency="EUR")
     db.session.add_all([membership, event])
