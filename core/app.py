@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from core.config import load_config
 from core.database import configure_sqlite
@@ -33,6 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_config(instance_path=app.instance_path))
     app.config.update(overrides or {})
+    app.url_map.converters["int"] = IdConverter
     register_logging(app)
     register_extensions(app)
     register_core(app)
@@ -40,6 +42,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_transaction_boundary(app)
     register_error_handlers(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in URLs: ids fit a BIGINT, so a larger number is no route (404), not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def register_logging(app: Flask) -> None:
@@ -58,7 +68,7 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale,
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone,
                    default_translation_directories=str(ROOT / "translations"))
     register_login(app)
 
@@ -138,6 +148,11 @@ def register_transaction_boundary(app: Flask) -> None:
         else:
             db.session.rollback()
         return response
+
+
+def select_timezone() -> str | None:
+    """The campus's timezone on a campus site (times display as the campus lives them)."""
+    return g.get("site_timezone") if has_request_context() else None
 
 
 def select_locale() -> str | None:

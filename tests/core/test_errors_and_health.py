@@ -90,3 +90,11 @@ def test_readyz_is_200_when_the_database_answers(site, base):
     response = site(None).get("/readyz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": "up"}
+
+
+def test_an_id_beyond_the_database_range_is_404_not_500(manager_api):
+    molenbeek, auth = manager_api
+    for path in (f"/api/v1/learners/{2**70}", f"/api/v1/cohorts/{2**63}"):
+        response = molenbeek.get(path, headers=auth)
+        assert response.status_code == 404, path
+        assert response.get_json()["error"]["code"] == "not_found"
