@@ -1,10 +1,16 @@
-"""Money: currencies and FX, the revenue ledger, Stripe, partner invoices, royalties.
+"""Money: currencies and FX, the revenue ledger and its rollups, campus and HQ figures, impact.
 
-Nothing is built here yet; the package is loaded so that later features plug in the same way.
+Stripe, partner invoices and royalties come next, plugged in the same way.
 """
+
+import importlib
 
 from flask import Flask
 
+FEATURES = ("billing.currencies", "billing.ledger", "billing.impact")
+
 
 def init_app(app: Flask) -> None:
-    """Register billing's blueprints and commands (none yet)."""
+    for name in FEATURES:  # models mapped before the first query or migration
+        importlib.import_module(f"{name}.models")
+        importlib.import_module(name).init_app(app)
