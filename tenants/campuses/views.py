@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, render_template
+from flask import Flask, current_app, g, render_template
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -10,6 +10,7 @@ from core.auth.access import roles_required
 from core.auth.models import Role
 from core.extensions import db
 from core.home import register_home
+from core.panels import render_panels
 from core.sites import SiteKind
 from tenants.campuses.dashboard import (
     campus_dashboard,
@@ -38,7 +39,8 @@ def campus_home():
                                cohorts=open_cohorts_for_public(),
                                events=upcoming_public_events())
     learner_count = db.session.scalar(select(func.count()).select_from(Learner))
-    return render_template("campus/dashboard.html", campus=g.campus,
+    panels = render_panels(current_app, "campus_dashboard", current_user.role.value)
+    return render_template("campus/dashboard.html", campus=g.campus, panels=panels,
                            learner_count=learner_count, dashboard=campus_dashboard(g.campus))
 
 

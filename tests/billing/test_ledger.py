@@ -41,17 +41,19 @@ def test_mad_entry_is_valued_in_eur_at_the_rate_of_its_day(ctx):
 
 def test_a_day_without_rate_takes_the_latest_earlier_one(ctx):
     assert rate_for("MAD", date(2026, 10, 31)) == Decimal("10.80")
+    assert rate_for("MAD", date(2025, 6, 1)) == Decimal("10.80")  # the base data's 2024 rate
     assert rate_for("MAD", date(2026, 12, 25)) == Decimal("10.85")
     assert rate_for("EUR", date(1999, 1, 1)) == Decimal(1)
 
 
 def test_no_rate_at_all_is_a_clear_error_and_nothing_is_recorded(ctx):
     with campus_scope(ctx.campus_ids["molenbeek"], db.session):
-        with pytest.raises(InvalidInput, match="No MAD exchange rate on or before 2025-12-31"):
-            entry(1000, "MAD", date(2025, 12, 31))
+        before = db.session.scalar(select(func.count()).select_from(RevenueEntry))
+        with pytest.raises(InvalidInput, match="No MAD exchange rate on or before 2023-12-31"):
+            entry(1000, "MAD", date(2023, 12, 31))
         with pytest.raises(InvalidInput, match="No USD exchange rate"):
             entry(1000, "USD")
-        assert db.session.scalar(select(func.count()).select_from(RevenueEntry)) == 0
+        assert db.session.scalar(select(func.count()).select_from(RevenueEntry)) == before
 
 
 def test_eur_conversion_never_goes_through_a_float():
@@ -64,11 +66,11 @@ def test_eur_conversion_never_goes_through_a_float():
 
 def test_entries_accumulate_in_their_monthly_rollup(ctx):
     with campus_scope(ctx.campus_ids["molenbeek"], db.session):
-        entry(1000)
-        entry(2500, day=date(2026, 11, 30))
-        entry(700, day=date(2026, 12, 1))
-        rollups = {(r.month, r.amount_minor, r.entry_count)
-                   for r in db.session.scalars(select(RevenueRollup))}
+        entry(1000, stream=Stream.EVENTS)
+        entry(2500, day=date(2026, 11, 30), stream=Stream.EVENTS)
+        entry(700, day=date(2026, 12, 1), stream=Stream.EVENTS)
+        rollups = {(r.month, r.amount_minor, r.entry_count) for r in db.session.scalars(
+            select(RevenueRollup).where(RevenueRollup.stream == Stream.EVENTS))}
     assert rollups == {(date(2026, 11, 1), 3500, 2), (date(2026, 12, 1), 700, 1)}
 
 
@@ -82,7 +84,7 @@ def test_a_source_key_counts_once(ctx):
 
 def test_reversal_cancels_to_the_cent_and_happens_once(ctx):
     with campus_scope(ctx.campus_ids["molenbeek"], db.session):
-        original = entry(150001, "MAD", date(2026, 11, 3))
+        original = entry(150001, "MAD", date(2026, 11, 3), Stream.TRAINING)
         reversal = reverse_entry(original)
         assert (reversal.amount_minor, reversal.amount_eur_minor) == (
             -original.amount_minor, -original.amount_eur_minor)
@@ -90,7 +92,8 @@ def test_reversal_cancels_to_the_cent_and_happens_once(ctx):
             reverse_entry(original)
         with pytest.raises(Conflict) as of_reversal:
             reverse_entry(reversal)
-        rollup = db.session.scalar(select(RevenueRollup))
+        rollup = db.session.scalar(select(RevenueRollup).where(
+            RevenueRollup.stream == Stream.TRAINING))
     assert twice.value.code == "already_reversed" and of_reversal.value.code == "is_reversal"
     assert (rollup.amount_minor, rollup.amount_eur_minor, rollup.entry_count) == (0, 0, 2)
 
@@ -126,8 +129,9 @@ def test_postgresql_refuses_update_and_delete_on_the_ledger(app, ctx):
 
 def test_verify_finds_a_tampered_rollup(ctx):
     with campus_scope(ctx.campus_ids["molenbeek"], db.session):
-        entry(1000)
-        db.session.execute(update(RevenueRollup).values(amount_minor=999))
+        entry(1000, stream=Stream.OTHER)
+        db.session.execute(update(RevenueRollup).where(RevenueRollup.stream == Stream.OTHER)
+                           .values(amount_minor=999))
     with all_campuses(db.session):
         differences = verify_rollups()
     assert len(differences) == 1

@@ -101,15 +101,17 @@ ARGUMENTS: dict[str, Callable[[BaseData, str], object]] = {
     "session_id": _owned("session"),
     "event_id": _owned("event"),
     "registration_id": _owned("registration"),
+    "entry_id": _owned("entry"),
     # The catalogue is global: the same value on every host.
     "course_id": _catalogue("course"),
     "track_id": _catalogue("track"),
     "certification_id": _catalogue("certification"),
+    "target_id": _catalogue("target"),
 }
 # Arguments naming a campus-owned row: on a campus host, another campus's value must be a 404.
 CAMPUS_OWNED_ARGUMENTS = frozenset({
     "learner_id", "cohort_id", "application_id", "enrolment_id", "award_id", "outcome_id",
-    "plan_id", "membership_id", "session_id", "event_id", "registration_id",
+    "plan_id", "membership_id", "session_id", "event_id", "registration_id", "entry_id",
 })
 
 SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from sqlalchemy import select
 
+from billing.currencies.services import set_rate
+from billing.impact.models import ImpactTarget
+from billing.ledger.models import EntrySource, RevenueEntry, RevenueStream
+from billing.ledger.services import record_entry
 from core.auth.models import Role, User
 from core.auth.services import create_user
 from core.catalogue.models import Certification, Course, CourseLevel, Track
@@ -61,6 +66,7 @@ OWNED_MODELS = {
     "session": CoachingSession,
     "event": Event,
     "registration": EventRegistration,
+    "entry": RevenueEntry,
 }
 
 
@@ -117,6 +123,9 @@ def create_campus_life(slug: str, course: Course, coach: User) -> None:
                           email=f"guest@{slug}.example"),
     ])
     db.session.flush()
+    record_entry(occurred_on=date(2026, 11, 3), stream=RevenueStream.COWORKING,
+                 amount_minor=12000, currency="EUR", source=EntrySource.MANUAL,
+                 memo=f"{marker} desk rental")
 
 
 def create_base_data() -> None:
@@ -124,6 +133,11 @@ def create_base_data() -> None:
     db.session.add(partner)
     db.session.flush()
     course = create_catalogue()
+    set_rate(date(2024, 1, 1), "MAD", Decimal("10.80"))
+    set_rate(date(2026, 11, 2), "MAD", Decimal("10.85"))
+    db.session.add(ImpactTarget(label="Microsoft cybersecurity", partner_id=partner.id,
+                                track_id=course.track_id, trained_target=150,
+                                certified_target=60))
     create_user(HQ, Role.HQ_ADMIN, PASSWORD, full_name="HQ Admin")
     create_user(PARTNER_CONTACT, Role.PARTNER_CONTACT, PASSWORD, partner_id=partner.id)
     for slug, city, locale in (("molenbeek", "Brussels", "fr_BE"), ("antwerp", "Antwerp", "nl_BE")):
@@ -157,5 +171,6 @@ def load_base_data() -> BaseData:
         "course": list(db.session.scalars(select(Course.id))),
         "track": list(db.session.scalars(select(Track.id))),
         "certification": list(db.session.scalars(select(Certification.id))),
+        "target": list(db.session.scalars(select(ImpactTarget.id))),
     }
     return BaseData(campuses, learners, partner_id, owned, catalogue)
