@@ -74,8 +74,10 @@ def _page_of(schema: type[Schema]) -> type[Schema]:
 _PAGE_SCHEMAS: dict[type[Schema], type[Schema]] = {}
 
 
-def _operation(doc: dict[str, Any], path_params: list[str]) -> dict[str, Any]:
+def _operation(doc: dict[str, Any], path_params: list[str], public: bool) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": doc["summary"], "responses": {}}
+    if public:
+        operation["security"] = []  # no token needed
     parameters: list[dict[str, Any]] = [
         {"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
         for name in path_params
@@ -115,12 +117,14 @@ def build_spec(app: Flask) -> dict[str, Any]:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        doc = getattr(app.view_functions[rule.endpoint], "api_doc", None)
+        view = app.view_functions[rule.endpoint]
+        doc = getattr(view, "api_doc", None)
         if doc is None:
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(path, {})[method.lower()] = _operation(doc, sorted(rule.arguments))
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                doc, sorted(rule.arguments), getattr(view, "is_public", False))
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()

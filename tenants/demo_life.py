@@ -166,6 +166,7 @@ def _cohort_with_people(life: _Life, course: Course, starts_on: date, seats: int
 def _application(life: _Life, cohort: Cohort, status: ApplicationStatus, applied_on: date
                  ) -> Application:
     full_name, email = life.person()
+    applied_on = min(applied_on, life.today)  # nobody applies in the future
     decided = status not in (ApplicationStatus.SUBMITTED, ApplicationStatus.INTERVIEW)
     application = Application(
         cohort_id=cohort.id, full_name=full_name, email=email,
@@ -302,6 +303,7 @@ def _events(life: _Life) -> None:
             name, email = life.person()
             db.session.add(EventRegistration(
                 event_id=event.id, full_name=name, email=email,
-                registered_at=starts_at - timedelta(days=rng.randint(1, 20)),
+                registered_at=min(starts_at - timedelta(days=rng.randint(1, 20)),
+                                  _at(life.today, 8)),
                 checked_in_at=(starts_at + timedelta(minutes=rng.randint(0, 40))
                                if past and rng.random() < 0.7 else None)))

@@ -32,3 +32,10 @@ def test_document_describes_learners_with_their_schema(app):
     one = document["paths"]["/api/v1/learners/{learner_id}"]["get"]
     assert one["parameters"][0] == {"in": "path", "name": "learner_id", "required": True,
                                     "schema": {"type": "integer"}}
+
+
+def test_public_operations_need_no_token(app):
+    document = build_spec(app)
+    assert document["paths"]["/api/v1/auth/token"]["post"]["security"] == []
+    assert "security" not in document["paths"]["/api/v1/learners"]["get"]
+    assert document["security"] == [{"bearer": []}]
