@@ -7,7 +7,7 @@ import importlib
 
 from flask import Flask
 
-FEATURES = ("billing.currencies", "billing.ledger", "billing.impact")
+FEATURES = ("billing.currencies", "billing.ledger", "billing.reports", "billing.impact")
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""No tables of its own: reports read the ledger rollups."""
