@@ -7,10 +7,15 @@ import importlib
 
 from flask import Flask
 
+from core.seeding import register_seeder
+
 FEATURES = ("billing.currencies", "billing.ledger", "billing.reports", "billing.impact")
 
 
 def init_app(app: Flask) -> None:
+    from billing.demo import seed_revenue
+
     for name in FEATURES:  # models mapped before the first query or migration
         importlib.import_module(f"{name}.models")
         importlib.import_module(name).init_app(app)
+    register_seeder(app, seed_revenue)
