@@ -114,7 +114,8 @@ def db_session(app: Flask) -> Iterator[scoped_session]:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
-    limiter.reset()
+    if getattr(limiter, "_storage", None) is not None:  # once an app has been created
+        limiter.reset()
 
 
 @pytest.fixture
