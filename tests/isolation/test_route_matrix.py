@@ -189,6 +189,11 @@ def missing_arguments(app: Flask) -> list[str]:
     ]
 
 
+def body_text(response) -> str:
+    """The body as text; binary exports (XLSX, PDF) are searched byte-wise for the markers."""
+    return response.get_data().decode("utf-8", errors="replace")
+
+
 def send(site, cell: Cell, path: str, headers: dict | None = None):
     """The response, or the exception the app raised (a 500 in production)."""
     kwargs: dict = {"headers": headers or {}}
@@ -261,7 +266,7 @@ def check(who: str, host: str, cell: Cell, response, host_site) -> list[str]:
     problems = []
     if response.status_code >= 500:
         problems.append(f"{where}: {response.status_code}")
-    body = response.get_data(as_text=True)
+    body = body_text(response)
     problems += [f"{where}: body shows {marker!r}"
                  for marker in sorted(forbidden_markers(who, host)) if marker in body]
     if problem := status_problem(who, host, cell, response, host_site):
@@ -434,7 +439,7 @@ def token_problems(app, base, site, who: str, issued_on: str, token: str) -> lis
             if problem := token_problem(cell, kind, response, anonymous_status):
                 problems.append(f"{where}: {problem}")
             if not isinstance(response, Exception):
-                body = response.get_data(as_text=True)
+                body = body_text(response)
                 problems += [f"{where}: body shows {m!r}" for m in MARKERS.values() if m in body]
     return problems
 
