@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from babel.numbers import list_currencies
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from billing.currencies.models import REPORTING_CURRENCY, FxRate
 from core.errors import InvalidInput
@@ -100,3 +100,16 @@ def import_rates(rows: Iterable[tuple[date, str, Decimal]]) -> int:
         set_rate(day, currency, rate)
         count += 1
     return count
+
+
+def rates_query(currency: str | None = None) -> Select:
+    """Rates, newest day first (then currency), optionally of one currency only."""
+    statement = select(FxRate).order_by(FxRate.day.desc(), FxRate.currency, FxRate.id.desc())
+    if currency:
+        statement = statement.where(FxRate.currency == currency.strip().upper())
+    return statement
+
+
+def rate_currencies() -> list[str]:
+    """The currencies that have at least one rate, alphabetically."""
+    return list(db.session.scalars(select(FxRate.currency).distinct().order_by(FxRate.currency)))
