@@ -34,7 +34,7 @@ DEMO_MONTHS = 26
 
 
 def _mad_rates(start: date, today: date) -> None:
-    if db.session.scalar(select(func.count()).select_from(FxRate)):
+    if db.session.scalar(select(func.count()).select_from(FxRate).where(FxRate.currency == "MAD")):
         return
     rng = random.Random("campusflow-mad")  # noqa: S311  (demo data)
     rate, day = Decimal("10.85"), start
@@ -66,7 +66,7 @@ def seed_revenue(_password: str, today: date | None = None) -> list[str]:
                 continue
             rng = random.Random(f"campusflow-revenue-{campus.slug}")  # noqa: S311
             first = max(start, campus.opened_on or start)
-            per_eur = Decimal(10) if campus.currency == "MAD" else Decimal(1)
+            per_eur = Decimal("10.85") if campus.currency == "MAD" else Decimal(1)
             for month in _month_starts(first, today):
                 last_day = min((month + timedelta(days=32)).replace(day=1) - timedelta(days=1),
                                today)
@@ -75,7 +75,9 @@ def seed_revenue(_password: str, today: date | None = None) -> list[str]:
                     parts = 3 if stream in (RevenueStream.COWORKING, RevenueStream.TRAINING) else 1
                     for part in range(parts):
                         amount = int((target / parts * per_eur * 100).to_integral_value())
-                        day = month + timedelta(days=rng.randint(0, (last_day - month).days))
+                        first_day = max(month, first)  # nothing before the campus opened
+                        day = first_day + timedelta(
+                            days=rng.randint(0, (last_day - first_day).days))
                         record_entry(
                             occurred_on=day, stream=stream, amount_minor=amount,
                             currency=campus.currency, source=EntrySource.MANUAL,

@@ -9,6 +9,7 @@ from datetime import date
 from flask_babel import gettext as _
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from billing.currencies.services import rate_for, to_eur_minor
 from billing.ledger.models import EntrySource, RevenueEntry, RevenueRollup, RevenueStream
@@ -55,8 +56,13 @@ def record_entry(
         fx_rate=rate, amount_eur_minor=eur, source=source, source_key=key, memo=memo,
         created_by_id=actor_id, reverses_id=reverses.id if reverses else None,
     )
-    db.session.add(entry)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a racing twin of this source key loses cleanly
+            db.session.add(entry)
+            db.session.flush()
+    except IntegrityError as error:
+        raise Conflict(_("This %(source)s is already in the ledger.", source=source.value),
+                       {"source_key": [key]}, code="duplicate_source") from error
     _add_to_rollup(entry)
     return entry
 
@@ -65,8 +71,8 @@ def reverse_entry(entry: RevenueEntry, *, memo: str = "", actor_id: int | None =
                   ) -> RevenueEntry:
     """The reversing entry of `entry`, on the same day so its month nets to zero.
 
-    Raises Conflict (code `already_reversed`) when the entry was reversed before, or is itself a
-    reversal.
+    Raises Conflict: `already_reversed` when the entry was reversed before, `is_reversal` when it
+    is itself a reversal.
     """
     if entry.reverses_id is not None:
         raise Conflict(_("A reversal cannot be reversed; record a new entry instead."),

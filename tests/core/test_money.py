@@ -14,6 +14,12 @@ from core.money import format_money, minor_digits, to_major, to_minor
     ("0.1", "EUR", 10),
     (Decimal("19.99"), "EUR", 1999),
     ("1500", "JPY", 1500),
+    ("1,500.00", "MAD", 150000),
+    ("1.500,00", "EUR", 150000),
+    ("1\u202f500,00", "MAD", 150000),
+    ("1 234 567,89", "EUR", 123456789),
+    ("12,50", "EUR", 1250),
+    ("0.125", "KWD", 125),
 ])
 def test_amounts_are_parsed_into_exact_minor_units(typed, currency, minor):
     assert to_minor(typed, currency) == minor
@@ -21,9 +27,10 @@ def test_amounts_are_parsed_into_exact_minor_units(typed, currency, minor):
 
 @pytest.mark.parametrize(("typed", "currency"), [
     ("12.345", "EUR"), ("abc", "EUR"), ("NaN", "EUR"), ("Infinity", "EUR"), ("1.5", "JPY"),
+    ("1,500", "MAD"), ("1.500", "EUR"),  # a thousand or one and a half? refused, not guessed
 ])
 def test_bad_or_too_precise_amounts_are_refused_not_rounded(typed, currency):
-    with pytest.raises(ValueError, match=r"amount|decimals"):
+    with pytest.raises(ValueError, match=r"amount|decimals|ambiguous"):
         to_minor(typed, currency)
 
 
