@@ -20,6 +20,19 @@ class PageArgsSchema(Schema):
     q = fields.String(load_default="", validate=validate.Length(max=200))
 
 
+def strip_strings(data: Any, keys: tuple[str, ...], blank_to_none: tuple[str, ...] = ()) -> Any:
+    """Trim the given text keys; an empty optional key becomes None (a form sends "")."""
+    if not isinstance(data, dict):
+        return data
+    cleaned = dict(data)
+    for key in keys:
+        value = cleaned.get(key)
+        if isinstance(value, str):
+            value = value.strip()
+            cleaned[key] = None if key in blank_to_none and not value else value
+    return cleaned
+
+
 def load_json(schema: Schema, *, partial: bool = False) -> dict[str, Any]:
     """The request's JSON body loaded by `schema`; raises ValidationError (→ 422)."""
     data = request.get_json(silent=True)

@@ -25,7 +25,7 @@ from marshmallow import (
 )
 
 from billing.ledger.models import EntrySource, RevenueStream
-from core.api import PageArgsSchema
+from core.api import PageArgsSchema, strip_strings
 from core.money import to_minor
 
 # Ten billion in major units: far above any real entry, far below BIGINT once summed in rollups.
@@ -33,19 +33,6 @@ MAX_AMOUNT_MINOR = 10**12
 MEMO_MAX = 500
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def strip_strings(data: Any, keys: tuple[str, ...], blank_to_none: tuple[str, ...] = ()) -> Any:
-    """Trim the given text keys; an empty optional key becomes None (a form sends "")."""
-    if not isinstance(data, dict):
-        return data
-    cleaned = dict(data)
-    for key in keys:
-        value = cleaned.get(key)
-        if isinstance(value, str):
-            value = value.strip()
-            cleaned[key] = None if key in blank_to_none and not value else value
-    return cleaned
 
 
 def rate_text(rate: Decimal) -> str:

@@ -19,26 +19,13 @@ from marshmallow import (
     validates_schema,
 )
 
-from core.api import PageArgsSchema
+from core.api import PageArgsSchema, strip_strings
 from core.money import to_minor
 from tenants.coworking.models import MembershipStatus, PlanKind
 
 # 100 million in major units: far above any plan or ticket, far below BIGINT.
 MAX_PRICE_MINOR = 10_000_000_000
 MAX_ID = 2**63 - 1
-
-
-def strip_strings(data: Any, keys: tuple[str, ...], blank_to_none: tuple[str, ...] = ()) -> Any:
-    """Trim the given text keys; an empty optional key becomes None (a form sends "")."""
-    if not isinstance(data, dict):
-        return data
-    cleaned = dict(data)
-    for key in keys:
-        value = cleaned.get(key)
-        if isinstance(value, str):
-            value = value.strip()
-            cleaned[key] = None if key in blank_to_none and not value else value
-    return cleaned
 
 
 def Id(**kwargs: Any) -> fields.Integer:

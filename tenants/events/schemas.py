@@ -21,8 +21,8 @@ from marshmallow import (
     validates_schema,
 )
 
-from core.api import PageArgsSchema
-from tenants.coworking.schemas import MAX_PRICE_MINOR, CampusForm, MinorAmount, strip_strings
+from core.api import PageArgsSchema, strip_strings
+from tenants.coworking.schemas import MAX_PRICE_MINOR, CampusForm, MinorAmount
 from tenants.events.models import EventStatus, RegistrationStatus
 
 MAX_CAPACITY = 100_000
