@@ -22,6 +22,14 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def like_pattern(term: str) -> str:
+    """`term` as a LIKE pattern matching it anywhere, its wildcards taken literally.
+
+    Use with `escape="\\"`; the term is always a bound parameter, so SQL in it is just text.
+    """
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware, in UTC (a callable, so defaults are per row)."""
     return datetime.now(UTC)

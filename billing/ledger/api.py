@@ -6,9 +6,8 @@ is always the campus's; another campus's entry id is a 404, never a 403.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, g, request
 from flask_babel import gettext as _
@@ -32,6 +31,7 @@ from core.errors import Conflict
 from core.extensions import db
 from core.openapi import documented
 from core.sites import SiteKind, on_sites
+from tenants.campuses.services import today_at
 
 bp = Blueprint("revenue_api", __name__, url_prefix="/api/v1/revenue")
 
@@ -40,7 +40,7 @@ MONEY_ROLES = (Role.HQ_ADMIN, Role.CAMPUS_MANAGER)
 
 def campus_today() -> date:
     """Today where the request's campus is (its timezone), not in UTC."""
-    return datetime.now(ZoneInfo(g.campus.timezone)).date()
+    return today_at(g.campus)
 
 
 def record_manual_entry(data: dict[str, Any]) -> RevenueEntry:

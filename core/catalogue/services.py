@@ -29,7 +29,7 @@ from core.catalogue.schemas import (
     MAX_HOURS,
     TRACK_SLUG_PATTERN,
 )
-from core.database import utcnow
+from core.database import like_pattern, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.extensions import db
 
@@ -46,11 +46,6 @@ def _get(model: type, row_id: Any, **kwargs: Any) -> Any:
     if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= MAX_ID:
         return None
     return db.session.get(model, row_id, **kwargs)
-
-
-def _like(term: str) -> str:
-    """`term` as a LIKE pattern matching it anywhere, its wildcards taken literally."""
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _write(change: Callable[[], Any], conflict: Conflict) -> None:
@@ -84,7 +79,7 @@ def tracks_query(search: str = "") -> Select:
     """Every track, by name, optionally filtered by name or slug."""
     statement = select(Track).order_by(Track.name, Track.id)
     if term := search.strip():
-        pattern = _like(term)
+        pattern = like_pattern(term)
         statement = statement.where(or_(Track.name.ilike(pattern, escape="\\"),
                                         Track.slug.ilike(pattern, escape="\\")))
     return statement
@@ -147,7 +142,7 @@ def certifications_query(search: str = "") -> Select:
     """Every certification, by issuer then exam code, optionally filtered by any of its texts."""
     statement = select(Certification).order_by(Certification.issuer, Certification.exam_code)
     if term := search.strip():
-        pattern = _like(term)
+        pattern = like_pattern(term)
         statement = statement.where(or_(Certification.issuer.ilike(pattern, escape="\\"),
                                         Certification.exam_code.ilike(pattern, escape="\\"),
                                         Certification.name.ilike(pattern, escape="\\")))
@@ -246,7 +241,7 @@ def courses_query(
     elif not include_retired:
         statement = statement.where(Course.retired_at.is_(None))
     if term := search.strip():
-        pattern = _like(term)
+        pattern = like_pattern(term)
         statement = statement.where(or_(
             Course.code.ilike(pattern, escape="\\"),
             *(getattr(Course, f"title_{language}").ilike(pattern, escape="\\")

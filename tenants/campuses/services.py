@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from functools import cache
-from zoneinfo import available_timezones
+from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
@@ -83,6 +83,12 @@ def create_campus(
     db.session.add(campus)
     db.session.flush()
     return campus
+
+
+def today_at(campus: Campus) -> date:
+    """Today's date where the campus is (its timezone): "not in the future" is the campus's
+    calendar, not the server's."""
+    return datetime.now(ZoneInfo(campus.timezone)).date()
 
 
 def campus_by_slug(slug: str) -> Campus | None:

@@ -6,19 +6,20 @@ through the campus scope: another campus's id is "no such …", never a link acr
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
 from core.auth.models import CAMPUS_ROLES, Role, User
+from core.database import like_pattern
 from core.errors import Conflict, InvalidInput, NotFound
 from core.extensions import db
 from core.sites import Site, SiteKind
 from tenants.campuses.models import Campus
+from tenants.campuses.services import today_at
 from tenants.coworking.models import (
     CoachingSession,
     Membership,
@@ -32,12 +33,7 @@ from tenants.scoping import bound_campus_id
 
 def campus_today(campus: Campus) -> date:
     """Today's date where the campus is (its timezone), not in UTC."""
-    return datetime.now(ZoneInfo(campus.timezone)).date()
-
-
-def like_pattern(term: str) -> str:
-    """`term` as a LIKE pattern matching anywhere, its wildcards escaped with a backslash."""
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return today_at(campus)
 
 
 def _scoped_get(model: type, row_id: int | None) -> Any:

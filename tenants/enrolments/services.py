@@ -9,17 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from core.database import utcnow
+from core.database import like_pattern, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.extensions import db
 from tenants.campuses.models import Campus
+from tenants.campuses.services import today_at
 from tenants.cohorts.models import Cohort, CohortStatus
 from tenants.enrolments.models import Enrolment, EnrolmentStatus
 from tenants.learners.models import Learner
@@ -33,19 +33,13 @@ def campus_today() -> date:
     """Today in the bound campus's timezone ("not in the future" means the campus's calendar)."""
     campus_id = bound_campus_id()
     campus = db.session.get(Campus, campus_id) if campus_id else None
-    try:
-        zone = ZoneInfo(campus.timezone) if campus else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC
-    return datetime.now(zone).date()
+    return today_at(campus) if campus else datetime.now(UTC).date()
 
 
 def contains(term: str) -> str | None:
     """A LIKE pattern matching `term` anywhere, wildcards escaped (use with escape="\\")."""
     term = term.strip()
-    if not term:
-        return None
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return like_pattern(term) if term else None
 
 
 def enrolments_query(cohort_id: int | None = None, status: EnrolmentStatus | str | None = None,

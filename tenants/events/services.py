@@ -15,11 +15,10 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, or_, select
 
-from core.database import utcnow
+from core.database import like_pattern, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.extensions import db
 from tenants.campuses.models import Campus
-from tenants.coworking.services import like_pattern
 from tenants.events.models import Event, EventRegistration, EventStatus, RegistrationStatus
 from tenants.scoping import bound_campus_id
 

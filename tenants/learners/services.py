@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, or_, select
 
-from core.database import utcnow
+from core.database import like_pattern, utcnow
 from core.errors import Conflict, NotFound
 from core.extensions import db
 from tenants.learners.models import Learner
@@ -20,7 +20,7 @@ def learners_query(search: str = "") -> Select:
     term = search.strip()
     if term:
         # Bound as a parameter and escaped: a search carrying SQL or LIKE wildcards is just text.
-        pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = like_pattern(term)
         statement = statement.where(or_(
             Learner.full_name.ilike(pattern, escape="\\"),
             Learner.email.ilike(pattern, escape="\\"),
