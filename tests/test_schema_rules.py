@@ -40,8 +40,10 @@ def primary_key_problems(metadata: MetaData, owned: Iterable[str]) -> list[str]:
         keys = [column.name for column in table.primary_key.columns]
         if table.name in owned and keys[:1] != ["campus_id"]:
             problems.append(f"{table.name}: primary key {keys} does not start with campus_id")
-        if table.name not in owned and "campus_id" in keys:
-            problems.append(f"{table.name}: global table with campus_id in its primary key {keys}")
+        # A global table keyed first by campus is campus data in disguise; an HQ association
+        # keyed first by something else (agreement → campuses) is reference data.
+        if table.name not in owned and keys[:1] == ["campus_id"]:
+            problems.append(f"{table.name}: global table keyed by campus_id first {keys}")
     return problems
 
 
@@ -142,7 +144,7 @@ def test_the_checks_report_a_bad_schema():
     expected = [
         "missing: campus-owned but not in the metadata",
         "parents: primary key ['id', 'campus_id'] does not start with campus_id",
-        "keyed_global: global table with campus_id in its primary key",
+        "keyed_global: global table keyed by campus_id first",
         "children: foreign key [('parent_id', 'id'), ('campus_id', 'campus_id')] to parents",
         "pointing_global: global table has a foreign key",
         "parents: unique key uq_code lacks campus_id",

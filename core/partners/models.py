@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Identity, String
+from sqlalchemy import Identity, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import BigId, utcnow
@@ -19,6 +19,8 @@ class Partner(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str | None] = mapped_column(String(2))
     vat_number: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(Text, default="")  # printed on its invoices
+    billing_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

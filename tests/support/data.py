@@ -8,10 +8,21 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from billing.agreements.models import Agreement
 from billing.currencies.services import set_rate
+from billing.entities.models import BillingEntity, PaymentProvider
 from billing.impact.models import ImpactTarget
+from billing.invoices.models import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceSequence,
+    InvoiceStatus,
+)
 from billing.ledger.models import EntrySource, RevenueEntry, RevenueStream
 from billing.ledger.services import record_entry
+from billing.payments.models import Order, OrderPurpose
+from billing.royalties.models import RoyaltyRate
 from core.auth.models import Role, User
 from core.auth.services import create_user
 from core.catalogue.models import Certification, Course, CourseLevel, Track
@@ -31,8 +42,13 @@ from tenants.scoping import campus_scope
 PASSWORD = "correct-horse-battery"
 HQ = "hq@campusflow.test"
 PARTNER_CONTACT = "contact@microsoft.campusflow.test"
+OTHER_PARTNER_CONTACT = "contact@google.campusflow.test"
 # Text that appears only in each campus's own learners, to catch any leak in a response body.
 MARKERS = {"molenbeek": "Zinedine-Molenbeek-Marker", "antwerp": "Ysaline-Antwerp-Marker"}
+# Invoice numbers of the base data: one to Microsoft per campus, one to Google at Molenbeek.
+INVOICES = {"molenbeek": "MOL-2026-0001", "antwerp": "ANT-2026-0001"}
+GOOGLE_INVOICE = "MOL-2026-0002"
+ENTITY_CODES = {"molenbeek": "MOL", "antwerp": "ANT"}
 
 
 def manager(slug: str) -> str:
@@ -48,6 +64,7 @@ class BaseData:
     campus_ids: dict[str, int]
     learner_ids: dict[str, list[int]]
     partner_id: int
+    other_partner_id: int
     # kind ("cohort", "application", …) → campus slug → ids of that campus's rows
     owned: dict[str, dict[str, list[int]]]
     # catalogue (global): "course", "track", "certification" → ids
@@ -67,6 +84,8 @@ OWNED_MODELS = {
     "event": Event,
     "registration": EventRegistration,
     "entry": RevenueEntry,
+    "invoice": Invoice,
+    "order": Order,
 }
 
 
@@ -126,13 +145,51 @@ def create_campus_life(slug: str, course: Course, coach: User) -> None:
     record_entry(occurred_on=date(2026, 11, 3), stream=RevenueStream.COWORKING,
                  amount_minor=12000, currency="EUR", source=EntrySource.MANUAL,
                  memo=f"{marker} desk rental")
+    db.session.add(Order(purpose=OrderPurpose.MEMBERSHIP, provider=PaymentProvider.STRIPE,
+                         membership_id=membership.id, description="Monthly desk",
+                         payer_name=f"{marker} member", payer_email=f"member@{slug}.example",
+                         amount_minor=9900, currency="EUR"))
+    db.session.flush()
+
+
+def _issued_invoice(entity: BillingEntity, partner: Partner, number: str, sequence: int,
+                    agreement: Agreement | None) -> Invoice:
+    """An issued invoice as the invoice service leaves it (bound campus), numbered by hand."""
+    invoice = Invoice(
+        kind=InvoiceKind.PARTNER, status=InvoiceStatus.ISSUED, issuer_id=entity.id, number=number,
+        year=2026, sequence=sequence, partner_id=partner.id,
+        agreement_id=agreement.id if agreement else None, period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31), currency="EUR", vat_rate=Decimal("0"),
+        reverse_charge=True, subtotal_minor=100000, vat_minor=0, total_minor=100000,
+        issuer_details={"name": entity.legal_name, "vat_number": entity.vat_number,
+                        "country": entity.country, "address": entity.address,
+                        "iban": entity.iban, "bic": entity.bic},
+        recipient_details={"name": partner.name, "vat_number": partner.vat_number,
+                           "country": partner.country, "address": partner.address},
+        structured_communication=f"{entity.id:04d}2026{sequence:02d}"
+                                 f"{int(f'{entity.id:04d}2026{sequence:02d}') % 97 or 97:02d}",
+        issued_on=date(2026, 11, 2), due_on=date(2026, 12, 2))
+    db.session.add(invoice)
+    db.session.flush()
+    db.session.add(InvoiceLine(invoice_id=invoice.id, position=1, quantity=1,
+                               description=f"{partner.name} programme, October 2026",
+                               unit_minor=100000, amount_minor=100000))
+    db.session.flush()
+    return invoice
 
 
 def create_base_data() -> None:
-    partner = Partner(slug="microsoft", name="Microsoft", country="IE")
-    db.session.add(partner)
+    partner = Partner(slug="microsoft", name="Microsoft", country="IE", vat_number="IE8256796U",
+                      address="One Microsoft Place, Dublin 18", billing_email="ap@microsoft.test")
+    google = Partner(slug="google", name="Google", country="IE", vat_number="IE6388047V",
+                     address="Gordon House, Barrow Street, Dublin 4")
+    db.session.add_all([partner, google])
     db.session.flush()
     course = create_catalogue()
+    hq = BillingEntity(code="HQ", legal_name="Campusflow HQ SRL", address="Rue de Ribaucourt 27, "
+                       "1080 Brussels", country="BE", vat_number="BE0123456749",
+                       vat_rate=Decimal("21"), iban="BE71096123456769", bic="GKCCBEBB")
+    db.session.add(hq)
     set_rate(date(2024, 1, 1), "MAD", Decimal("10.80"))
     set_rate(date(2026, 11, 2), "MAD", Decimal("10.85"))
     db.session.add(ImpactTarget(label="Microsoft cybersecurity", partner_id=partner.id,
@@ -140,6 +197,15 @@ def create_base_data() -> None:
                                 certified_target=60))
     create_user(HQ, Role.HQ_ADMIN, PASSWORD, full_name="HQ Admin")
     create_user(PARTNER_CONTACT, Role.PARTNER_CONTACT, PASSWORD, partner_id=partner.id)
+    create_user(OTHER_PARTNER_CONTACT, Role.PARTNER_CONTACT, PASSWORD, partner_id=google.id)
+    agreement = Agreement(
+        title="Microsoft cybersecurity programme", partner_id=partner.id,
+        track_id=course.track_id, currency="EUR", starts_on=date(2026, 1, 1),
+        ends_on=date(2027, 12, 31), fixed_fee_minor=1200000, instalments=12,
+        per_admitted_minor=10000, per_completion_minor=30000, per_certified_minor=50000,
+        trained_target=150, certified_target=60)
+    db.session.add(agreement)
+    db.session.flush()
     for slug, city, locale in (("molenbeek", "Brussels", "fr_BE"), ("antwerp", "Antwerp", "nl_BE")):
         campus = create_campus(slug=slug, name=slug.title(), city=city, country="BE",
                                currency="EUR", timezone="Europe/Brussels", locale=locale,
@@ -147,12 +213,27 @@ def create_base_data() -> None:
         campus_manager = create_user(manager(slug), Role.CAMPUS_MANAGER, PASSWORD,
                                      campus_id=campus.id)
         create_user(staff(slug), Role.CAMPUS_STAFF, PASSWORD, campus_id=campus.id)
+        entity = BillingEntity(
+            campus_id=campus.id, code=ENTITY_CODES[slug], legal_name=f"Campusflow {city} SRL",
+            address=f"{city}, Belgium", country="BE",
+            vat_number={"molenbeek": "BE0456789034", "antwerp": "BE0765432146"}[slug],
+            vat_rate=Decimal("21"), iban="BE68539007547034", bic="BBRUBEBB")
+        db.session.add(entity)
+        db.session.flush()
+        agreement.campuses.append(campus)
+        for stream, rate in ((RevenueStream.TRAINING, "5"), (RevenueStream.COWORKING, "3")):
+            db.session.add(RoyaltyRate(campus_id=campus.id, stream=stream, rate=Decimal(rate)))
+        db.session.add(InvoiceSequence(issuer_id=entity.id, year=2026,
+                                       last_number=2 if slug == "molenbeek" else 1))
         with campus_scope(campus.id, db.session):
             for i in range(3):
                 db.session.add(Learner(full_name=f"{MARKERS[slug]} {i}",
                                        email=f"learner{i}@{slug}.example", phone="+32 2 555 01 0"))
             db.session.flush()
             create_campus_life(slug, course, campus_manager)
+            _issued_invoice(entity, partner, INVOICES[slug], 1, agreement)
+            if slug == "molenbeek":
+                _issued_invoice(entity, google, GOOGLE_INVOICE, 2, None)
     db.session.commit()
 
 
@@ -166,6 +247,7 @@ def load_base_data() -> BaseData:
             for kind, model in OWNED_MODELS.items():
                 owned[kind][slug] = list(db.session.scalars(select(model.id).order_by(model.id)))
     partner_id = db.session.scalar(select(Partner.id).where(Partner.slug == "microsoft"))
+    other_partner_id = db.session.scalar(select(Partner.id).where(Partner.slug == "google"))
     assert db.session.scalar(select(User.id).where(User.email == HQ)) is not None
     catalogue = {
         "course": list(db.session.scalars(select(Course.id))),
@@ -173,4 +255,5 @@ def load_base_data() -> BaseData:
         "certification": list(db.session.scalars(select(Certification.id))),
         "target": list(db.session.scalars(select(ImpactTarget.id))),
     }
-    return BaseData(campuses, learners, partner_id, owned, catalogue)
+    catalogue["agreement"] = list(db.session.scalars(select(Agreement.id)))
+    return BaseData(campuses, learners, partner_id, other_partner_id, owned, catalogue)

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from billing.payments.models import Order
 from core.extensions import db
 from tenants.coworking.models import (
     CoachingSession,
@@ -193,6 +194,7 @@ def test_membership_list_filters_searches_and_paginates(app, site, base):
 def test_empty_membership_list_says_what_to_do(app, site, base):
     with app.app_context(), campus_scope(base.campus_ids["molenbeek"], db.session):
         db.session.query(CoachingSession).delete()
+        db.session.query(Order).delete()  # the base data's membership order (billing)
         db.session.query(Membership).delete()
         db.session.commit()
     page = signed_in(site, manager("molenbeek")).get("/coworking/memberships")
