@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 DEV    := CAMPUSFLOW_ENV=development CAMPUSFLOW_DOMAIN=localhost:$(PORT)
 
-.PHONY: install run test lint db-upgrade seed clean
+.PHONY: install run run-stripe stripe-local test lint db-upgrade seed clean
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,17 @@ seed: db-upgrade
 run: seed
 	@echo "Serving http://localhost:$(PORT)  (campus sites: http://<slug>.localhost:$(PORT), HQ: http://hq.localhost:$(PORT), partners: http://partners.localhost:$(PORT))"
 	$(DEV) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+
+# Card payments by hand: `make stripe-local` in one terminal, `make run-stripe` in another.
+STRIPE_LOCAL := STRIPE_API_KEY=sk_test_local STRIPE_PUBLISHABLE_KEY=pk_test_local \
+	STRIPE_WEBHOOK_SECRET=whsec_local STRIPE_API_BASE=http://127.0.0.1:8420
+
+stripe-local: $(STAMP)
+	STRIPE_WEBHOOK_SECRET=whsec_local $(BIN)/python -m tests.support.run_localstripe 8420 \
+		http://localhost:$(PORT)
+
+run-stripe: seed
+	$(STRIPE_LOCAL) $(DEV) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

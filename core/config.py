@@ -51,6 +51,14 @@ def load_config(
         database_url = "sqlite:///" + str(Path(instance_path).resolve() / "campusflow.db")
 
     domain = env.get("CAMPUSFLOW_DOMAIN", "localhost:5000").strip().lower()
+    stripe_api_base = (env.get("STRIPE_API_BASE") or "").strip().rstrip("/") or None
+    if stripe_api_base is not None:
+        if not stripe_api_base.startswith(("http://", "https://")):
+            raise ConfigError("STRIPE_API_BASE must be an http(s) URL, e.g. http://127.0.0.1:8420")
+        if not relaxed:
+            # A local Stripe-compatible server accepts test card numbers typed into our own
+            # form; production takes cards only through Stripe's own form.
+            raise ConfigError("STRIPE_API_BASE is for development and tests only")
     secure_cookies = _flag(env.get("SESSION_COOKIE_SECURE"), environment == "production")
 
     return {
@@ -82,6 +90,16 @@ def load_config(
         "SIGNIN_RATE_LIMIT": env.get("SIGNIN_RATE_LIMIT", "5 per minute"),
         "APPLICATION_RATE_LIMIT": env.get("APPLICATION_RATE_LIMIT", "10 per hour"),
         "API_TOKEN_TTL_HOURS": int(env.get("API_TOKEN_TTL_HOURS", "720")),
+        # Card payments (billing/gateway.py). No key: payments are not configured (campuses on
+        # the `stripe` provider cannot take cards; `manual` campuses work as usual).
+        "STRIPE_API_KEY": env.get("STRIPE_API_KEY") or None,  # sk_live_… / sk_test_…
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY") or None,  # pk_… (Stripe.js)
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,  # whsec_… (webhook)
+        # A local Stripe-compatible server (localstripe, e.g. http://127.0.0.1:8420) instead of
+        # api.stripe.com; development and tests only.
+        "STRIPE_API_BASE": stripe_api_base,
+        # Retries of a failed network call (same idempotency key each time).
+        "STRIPE_MAX_NETWORK_RETRIES": int(env.get("STRIPE_MAX_NETWORK_RETRIES", "2")),
         "BABEL_DEFAULT_LOCALE": "en",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
     }

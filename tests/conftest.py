@@ -29,6 +29,8 @@ from core.extensions import db, limiter
 from tests.support import data
 from tests.support.postgres import ThrowawayPostgres, postgres_bindir, start_postgres
 
+pytest_plugins = ["tests.support.stripe_server"]
+
 DOMAIN = "localhost:5000"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -53,6 +55,12 @@ def _make_app(database_url: str, migration_url: str | None = None, **overrides) 
         "CAMPUSFLOW_DOMAIN": DOMAIN,
         "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A developer's shell must not point the suite at a Stripe account: tests that pay use
+        # the `stripe_app` fixture (localstripe on 127.0.0.1).
+        "STRIPE_API_KEY": None,
+        "STRIPE_PUBLISHABLE_KEY": None,
+        "STRIPE_WEBHOOK_SECRET": None,
+        "STRIPE_API_BASE": None,
     }
     config.update(overrides)
     return create_app(config)
