@@ -186,7 +186,7 @@ def normalise_vat_number(number: str, country: str) -> str:
             raise ValueError(_("Enter the tax number with letters, digits, spaces, dots, dashes "
                                "or slashes."))
         return text
-    compact = vat.compact(number)
+    compact = re.sub(r"[\s./-]", "", number).upper()
     if compact[:1].isdigit():
         compact = prefix + compact
     try:
@@ -222,6 +222,18 @@ def _problems(entity: BillingEntity, data: dict[str, Any]) -> tuple[dict[str, An
             "Stripe opens no account for a business in %(country)s: choose manual (cash or "
             "transfer recorded by staff).", country=", ".join(blocked))]
     return changes, errors
+
+
+def entity_problems(entity: BillingEntity, data: dict[str, Any],
+                    invalid: Iterable[str] = ()) -> dict[str, list[str]]:
+    """The field errors the rules of `update_entity` find in `data` (the fields that loaded
+    well), leaving out `invalid` fields and what depends on them; to report every problem of a
+    form at once."""
+    invalid = set(invalid)
+    if "country" in invalid:  # the VAT number and the provider are judged by the country
+        return {}
+    _changes, errors = _problems(entity, data)
+    return {name: messages for name, messages in errors.items() if name not in invalid}
 
 
 def update_entity(entity: BillingEntity, data: dict[str, Any]) -> BillingEntity:
