@@ -74,13 +74,20 @@ def _page_of(schema: type[Schema]) -> type[Schema]:
 _PAGE_SCHEMAS: dict[type[Schema], type[Schema]] = {}
 
 
-def _operation(doc: dict[str, Any], path_params: list[str], public: bool) -> dict[str, Any]:
+def _path_parameter_types(rule: str) -> dict[str, str]:
+    """OpenAPI type of each URL argument: `<int:…>` an integer, any other a string."""
+    return {name: "integer" if converter == "int:" else "string"
+            for converter, name in re.findall(r"<([^:<>]+:)?([^<>]+)>", rule)}
+
+
+def _operation(doc: dict[str, Any], path_params: dict[str, str], public: bool
+               ) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": doc["summary"], "responses": {}}
     if public:
         operation["security"] = []  # no token needed
     parameters: list[dict[str, Any]] = [
-        {"in": "path", "name": name, "required": True, "schema": {"type": "integer"}}
-        for name in path_params
+        {"in": "path", "name": name, "required": True, "schema": {"type": kind}}
+        for name, kind in sorted(path_params.items())
     ]
     if doc["query"] is not None:
         parameters.append({"in": "query", "schema": doc["query"]})
@@ -124,7 +131,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(
-                doc, sorted(rule.arguments), getattr(view, "is_public", False))
+                doc, _path_parameter_types(rule.rule), getattr(view, "is_public", False))
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()

@@ -19,6 +19,7 @@ from billing.invoices.models import (
     InvoiceSequence,
     InvoiceStatus,
 )
+from billing.invoices.vat import structured_communication
 from billing.ledger.models import EntrySource, RevenueEntry, RevenueStream
 from billing.ledger.services import record_entry
 from billing.payments.models import Order, OrderPurpose
@@ -166,8 +167,7 @@ def _issued_invoice(entity: BillingEntity, partner: Partner, number: str, sequen
                         "iban": entity.iban, "bic": entity.bic},
         recipient_details={"name": partner.name, "vat_number": partner.vat_number,
                            "country": partner.country, "address": partner.address},
-        structured_communication=f"{entity.id:04d}2026{sequence:02d}"
-                                 f"{int(f'{entity.id:04d}2026{sequence:02d}') % 97 or 97:02d}",
+        structured_communication=structured_communication(entity.id, 2026, sequence),
         issued_on=date(2026, 11, 2), due_on=date(2026, 12, 2))
     db.session.add(invoice)
     db.session.flush()
