@@ -196,7 +196,7 @@ def _cohort_conditions(partner_id: int | None, track_id: int | None,
     return conditions
 
 
-def _fully_certified_flag() -> ColumnElement[int]:
+def fully_certified_flag() -> ColumnElement[int]:
     """1 when the learner of the enclosing Enrolment holds every certification of the track of
     the enclosing Course, else 0 (also 0 when that track has no certification at all)."""
     track_course = aliased(Course, name="track_course")
@@ -231,14 +231,14 @@ def _with_cohort(statement: Select, owner) -> Select:
             .join(Course, Course.id == Cohort.course_id))
 
 
-def _completions(conditions: Sequence[ColumnElement[bool]], *extra: ColumnElement) -> Any:
+def completions_query(conditions: Sequence[ColumnElement[bool]], *extra: ColumnElement) -> Any:
     """One row per completed enrolment in the chosen cohorts, with its learner, the two flags
     and the `extra` columns (group keys)."""
     statement = select(
         *extra,
         Enrolment.campus_id.label("learner_campus_id"),
         Enrolment.learner_id.label("learner_id"),
-        _fully_certified_flag().label("fully"),
+        fully_certified_flag().label("fully"),
         _outcome_flag().label("outcome"),
     ).select_from(Enrolment)
     statement = _with_cohort(statement, Enrolment).where(
@@ -337,10 +337,10 @@ def impact_funnel(partner_id: int | None = None, track_id: int | None = None,
             Application).where(*conditions).group_by(*grouping.keys)
         applied = {tuple(row[:n]): (row.applied, row.admitted)
                    for row in db.session.execute(applications)}
-        completions = _completions(conditions, *keys)
+        completions = completions_query(conditions, *keys)
         learners = {tuple(row[:n]): (row.completed, row.fully, row.outcome)
                     for row in db.session.execute(_learner_counts(completions, key_names))}
-        total_row = db.session.execute(_learner_counts(_completions(conditions), [])).one()
+        total_row = db.session.execute(_learner_counts(completions_query(conditions), [])).one()
     groups = []
     for row in group_rows:
         key = tuple(row[:n])
@@ -379,7 +379,7 @@ def _actuals(target_ids: list[int]) -> dict[int, Funnel]:
     """
     if not target_ids:
         return {}
-    completions = _completions(
+    completions = completions_query(
         [], Cohort.sponsor_id.label("sponsor_id"), Course.track_id.label("track_id"),
         Cohort.campus_id.label("cohort_campus_id"), Cohort.starts_on.label("starts_on"))
     c, t = completions.c, ImpactTarget

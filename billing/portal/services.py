@@ -27,7 +27,7 @@ from sqlalchemy.orm import selectinload
 from billing.agreements.models import Agreement, agreement_campuses
 from billing.impact.services import (
     Funnel,
-    _completions,
+    completions_query,
     impact_funnel,
     progress_percent,
     targets_progress,
@@ -133,7 +133,7 @@ def agreement_funnels(partner_id: int, agreement_ids: Sequence[int]) -> dict[int
         .where(mine, Cohort.sponsor_id == partner_id,
                _in_scope(Cohort.sponsor_id, Course.track_id, Cohort.campus_id, Cohort.starts_on))
         .group_by(Agreement.id))
-    completions = _completions(
+    completions = completions_query(
         [Cohort.sponsor_id == partner_id], Cohort.sponsor_id.label("sponsor_id"),
         Course.track_id.label("track_id"), Cohort.campus_id.label("cohort_campus_id"),
         Cohort.starts_on.label("starts_on"))
