@@ -10,14 +10,19 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from billing.agreements.models import Agreement
+from billing.agreements.runs import invoice_partners
 from billing.entities.models import BillingEntity
 from billing.entities.services import HQ_CODE, entity_for_campus
+from billing.invoices.models import Invoice, InvoiceKind, InvoiceStatus
+from billing.invoices.services import mark_invoice_paid
 from billing.ledger.models import RevenueStream
 from billing.royalties.models import RoyaltyRate
+from billing.royalties.runs import issue_royalties
 from core.catalogue.models import Track
 from core.extensions import db
 from core.partners.models import Partner
 from tenants.campuses.models import Campus
+from tenants.scoping import all_campuses, campus_scope
 
 PARTNER_DETAILS = {  # slug: address, billing e-mail
     "microsoft": ("One Microsoft Place, South County Business Park, Dublin 18, Ireland",
@@ -99,5 +104,29 @@ def seed_billing(_password: str, today: date | None = None) -> list[str]:
             if stream not in existing:
                 db.session.add(RoyaltyRate(campus_id=campus_id, stream=stream,
                                            rate=Decimal(rate)))
-    db.session.flush()
+    db.session.commit()
+    _past_runs(today)
     return []
+
+
+def _past_runs(today: date) -> None:
+    """Partner invoices and royalty statements of the two months before last (last month is
+    left for HQ to run), the older month's partner invoices paid by transfer."""
+    last_month = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+    older = (last_month - timedelta(days=1)).replace(day=1)
+    oldest = (older - timedelta(days=1)).replace(day=1)
+    for month in (oldest, older):
+        invoice_partners(month, today=month.replace(day=28) + timedelta(days=5))
+        issue_royalties(month, today=month.replace(day=28) + timedelta(days=5))
+    with all_campuses(db.session):
+        unpaid = db.session.execute(
+            select(Invoice.campus_id, Invoice.id).where(
+                Invoice.kind == InvoiceKind.PARTNER, Invoice.status == InvoiceStatus.ISSUED,
+                Invoice.period_start == oldest)).all()
+    db.session.commit()
+    for campus_id, invoice_id in unpaid:
+        with campus_scope(campus_id, db.session):
+            invoice = db.session.get(Invoice, (campus_id, invoice_id))
+            mark_invoice_paid(invoice, paid_on=invoice.issued_on + timedelta(days=12),
+                              reference="Bank transfer (demo)")
+            db.session.commit()
