@@ -14,6 +14,10 @@ Invariants checked in every cell (DESIGN.md, "Tenancy: isolation twice"):
   401, 403 or 404), and an anonymous visitor gets exactly 302 to /login (HTML) or 401 (`/api/`);
 * another campus's object id on a campus host is a 404 for everyone allowed on that site (a role
   the view refuses anyway gets its usual 403);
+* the partner dimension: on the partner portal each partner contact (Microsoft, Google) asks for
+  the OTHER partner's objects (PARTNER_ARGUMENTS: invoice numbers, agreements), always a 404, and
+  no body shows the other partner's invoice numbers, VAT number, address or programme
+  (PARTNER_MARKERS); nobody else sees any partner's there;
 * after the whole matrix, no learner of the base data has been changed.
 
 To stay fast on both backends, each test loops over its cells with one client per (role, host)
@@ -22,8 +26,10 @@ and collects failures into one readable assertion.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -31,12 +37,25 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
+from billing.agreements.models import Agreement
+from billing.entities.models import BillingEntity
+from billing.payments.links import payment_token
 from core.auth.models import Role
 from core.extensions import db, limiter
 from core.sites import SiteKind
 from tenants.learners.models import Learner
 from tenants.scoping import campus_scope
-from tests.support.data import HQ, MARKERS, PARTNER_CONTACT, BaseData, manager, staff
+from tests.support.data import (
+    GOOGLE_INVOICE,
+    HQ,
+    INVOICES,
+    MARKERS,
+    OTHER_PARTNER_CONTACT,
+    PARTNER_CONTACT,
+    BaseData,
+    manager,
+    staff,
+)
 
 OTHER_CAMPUS = {"molenbeek": "antwerp", "antwerp": "molenbeek"}
 
@@ -55,6 +74,7 @@ class Person:
     email: str | None  # None: anonymous
     role: Role | None
     sites: frozenset[str]  # the hosts this person may act on, from DESIGN.md (the oracle)
+    partner: str | None = None  # the partner a partner contact speaks for
 
 
 PEOPLE: dict[str, Person] = {
@@ -64,8 +84,12 @@ PEOPLE: dict[str, Person] = {
        for slug in OTHER_CAMPUS},
     **{f"{slug} staff": Person(staff(slug), Role.CAMPUS_STAFF, frozenset({slug}))
        for slug in OTHER_CAMPUS},
-    "partner contact": Person(PARTNER_CONTACT, Role.PARTNER_CONTACT, frozenset({"partners"})),
+    "partner contact": Person(PARTNER_CONTACT, Role.PARTNER_CONTACT, frozenset({"partners"}),
+                              partner="microsoft"),
+    "other partner contact": Person(OTHER_PARTNER_CONTACT, Role.PARTNER_CONTACT,
+                                    frozenset({"partners"}), partner="google"),
 }
+OTHER_PARTNER = {"microsoft": "google", "google": "microsoft"}
 
 
 def _learner_of(base: BaseData, campus: str) -> int:
@@ -107,12 +131,100 @@ ARGUMENTS: dict[str, Callable[[BaseData, str], object]] = {
     "track_id": _catalogue("track"),
     "certification_id": _catalogue("certification"),
     "target_id": _catalogue("target"),
+    # An invoice number (campus-owned): the base data's invoice of that campus.
+    "number": lambda _base, campus: INVOICES[campus],
+    "agreement_id": _catalogue("agreement"),
+    # A campus's billing entity (a global table: HQ's pages only).
+    "entity_id": _owned("entity"),
+    "order_id": _owned("order"),
+    # A signed payment link (`/pay/<token>`) of that campus's order.
+    "token": lambda base, campus: payment_token(base.campus_ids[campus],
+                                                base.owned["order"][campus][-1],
+                                                secret_key=os.environ["SECRET_KEY"]),
 }
 # Arguments naming a campus-owned row: on a campus host, another campus's value must be a 404.
 CAMPUS_OWNED_ARGUMENTS = frozenset({
+    "order_id", "token",
+    "number",
     "learner_id", "cohort_id", "application_id", "enrolment_id", "award_id", "outcome_id",
     "plan_id", "membership_id", "session_id", "event_id", "registration_id", "entry_id",
 })
+
+
+
+# --- the partner dimension ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartnerObjects:
+    """Each base partner's own objects, and what must never show to the other partner."""
+
+    invoices: dict[str, str]  # partner → one of its invoice numbers
+    agreements: dict[str, int]  # partner → one of its agreements
+    markers: dict[str, tuple[str, ...]]
+
+
+# URL arguments naming a partner's object: on the partner portal a partner contact asks for the
+# OTHER partner's; it must be a 404 (another partner's invoice is as absent as a missing one).
+PARTNER_ARGUMENTS: dict[str, Callable[[PartnerObjects, str], object]] = {
+    "number": lambda objects, partner: objects.invoices[partner],
+    "agreement_id": lambda objects, partner: objects.agreements[partner],
+}
+GOOGLE_AGREEMENT = "Google matrix programme"
+
+
+def partner_objects(app: Flask, base: BaseData) -> PartnerObjects:
+    """The base partners' objects; Google gets an agreement of its own for the test."""
+    with app.app_context():
+        google = db.session.scalar(select(Agreement.id).where(
+            Agreement.partner_id == base.other_partner_id).order_by(Agreement.id).limit(1))
+        if google is None:  # titled as no code names it: a body marker
+            agreement = Agreement(
+                title=GOOGLE_AGREEMENT, partner_id=base.other_partner_id, currency="EUR",
+                starts_on=date(2026, 1, 1), ends_on=date(2026, 12, 31), fixed_fee_minor=0,
+                instalments=1, per_admitted_minor=0, per_completion_minor=0,
+                per_certified_minor=0)
+            db.session.add(agreement)
+            db.session.commit()
+            google = agreement.id
+        microsoft = db.session.scalar(select(Agreement.id).where(
+            Agreement.partner_id == base.partner_id).order_by(Agreement.id).limit(1))
+    return PartnerObjects(
+        invoices={"microsoft": INVOICES["molenbeek"], "google": GOOGLE_INVOICE},
+        agreements={"microsoft": microsoft, "google": google},
+        markers={
+            # Data only, never text of the code (the OpenAPI document names the demo's
+            # "Microsoft cybersecurity programme" as an example).
+            "microsoft": (*INVOICES.values(), "IE8256796U", "One Microsoft Place"),
+            "google": (GOOGLE_INVOICE, "IE6388047V", "Gordon House", GOOGLE_AGREEMENT),
+        })
+
+
+@pytest.fixture
+def partners_data(app, base) -> PartnerObjects:
+    return partner_objects(app, base)
+
+
+@pytest.fixture(autouse=True)
+def _entity_ids(app, base) -> None:
+    """Each campus's billing entity id, for `entity_id` (kept with the campus-owned ids)."""
+    if "entity" in base.owned:
+        return
+    with app.app_context():
+        rows = db.session.execute(select(BillingEntity.campus_id, BillingEntity.id)).all()
+    by_campus = {campus_id: entity_id for campus_id, entity_id in rows}
+    base.owned["entity"] = {slug: [by_campus[campus_id]]
+                            for slug, campus_id in base.campus_ids.items()}
+
+
+def partner_path(app: Flask, base: BaseData, cell: Cell, campus: str, objects: PartnerObjects,
+                 partner: str) -> str:
+    """`cell`'s path with `partner`'s objects for the partner arguments, `campus`'s for the
+    others."""
+    values = {name: (PARTNER_ARGUMENTS[name](objects, partner) if name in PARTNER_ARGUMENTS
+                     else ARGUMENTS[name](base, campus)) for name in cell.rule.arguments}
+    return app.url_map.bind("localhost").build(cell.rule.endpoint, values, method=cell.method)
+
 
 SKIPPED_METHODS = frozenset({"HEAD", "OPTIONS"})
 BODY_METHODS = frozenset({"POST", "PATCH", "PUT"})
@@ -152,6 +264,10 @@ class Cell:
     @property
     def campus_owned(self) -> bool:
         return bool(self.rule.arguments & CAMPUS_OWNED_ARGUMENTS)
+
+    @property
+    def partner_owned(self) -> bool:
+        return bool(self.rule.arguments & PARTNER_ARGUMENTS.keys())
 
     def lives_on(self, kind: SiteKind) -> bool:
         return self.site_kinds is None or kind in self.site_kinds
@@ -215,11 +331,14 @@ def sign_in(site, person: Person):
     return site.sign_in(person.email)
 
 
-def forbidden_markers(who: str, host: str) -> set[str]:
-    """Learner markers the body must not show for `who` on `host`."""
+def forbidden_markers(who: str, host: str, objects: PartnerObjects) -> set[str]:
+    """Markers (learners', partners') the body must not show for `who` on `host`."""
     person = PEOPLE[who]
     if host not in person.sites:
-        return set(MARKERS.values())  # someone who may not act here sees no campus's learners
+        # Someone who may not act here sees no campus's learners and no partner's invoices.
+        return {*MARKERS.values(), *(m for ms in objects.markers.values() for m in ms)}
+    if person.partner is not None:  # a partner contact on the portal
+        return {*MARKERS.values(), *objects.markers[OTHER_PARTNER[person.partner]]}
     if host in OTHER_CAMPUS:
         return {MARKERS[OTHER_CAMPUS[host]]}
     if host == "hq":
@@ -256,10 +375,15 @@ def status_problem(who: str, host: str, cell: Cell, response, host_site) -> str 
         if cell.roles is None or person.role in cell.roles:
             return None if status == 404 else f"{status}, expected 404 for another campus's id"
         return None if status in (403, 404) else f"{status}, expected 403 (role refused)"
+    if host in person.sites and person.partner is not None and cell.partner_owned:
+        if cell.roles is None or person.role in cell.roles:
+            return None if status == 404 else f"{status}, expected 404 for another partner's"
+        return None if status in (403, 404) else f"{status}, expected 403 (role refused)"
     return None
 
 
-def check(who: str, host: str, cell: Cell, response, host_site) -> list[str]:
+def check(who: str, host: str, cell: Cell, response, host_site, objects: PartnerObjects,
+          path: str = "") -> list[str]:
     where = f"[{who} @ {host}] {cell.label}"
     if isinstance(response, Exception):
         return [f"{where}: raised {response!r} (a 500 in production)"]
@@ -267,8 +391,11 @@ def check(who: str, host: str, cell: Cell, response, host_site) -> list[str]:
     if response.status_code >= 500:
         problems.append(f"{where}: {response.status_code}")
     body = body_text(response)
+    # A marker the request itself carries (an invoice number in the path, echoed by the sign-in
+    # redirect's `next=`) proves nothing.
     problems += [f"{where}: body shows {marker!r}"
-                 for marker in sorted(forbidden_markers(who, host)) if marker in body]
+                 for marker in sorted(forbidden_markers(who, host, objects))
+                 if marker in body and marker not in path]
     if problem := status_problem(who, host, cell, response, host_site):
         problems.append(f"{where}: {problem}")
     return problems
@@ -290,15 +417,21 @@ def sign_in_problems(who: str, host: str, host_site) -> list[str]:
     return [f"[{who} @ {host}] sign-in was not refused: {response.status_code}, user {user}"]
 
 
-def run_host(app: Flask, base: BaseData, site, who: str, host: str) -> list[str]:
+def run_host(app: Flask, base: BaseData, site, who: str, host: str,
+             objects: PartnerObjects) -> list[str]:
     subdomain, _kind = HOSTS[host]
     host_site = site(subdomain)
     person = PEOPLE[who]
     problems = sign_in_problems(who, host, host_site)
     foreign = OTHER_CAMPUS.get(host, "molenbeek")  # any campus is foreign to a non-campus site
+    other_partner = OTHER_PARTNER.get(person.partner or "")
     for cell in covered_cells(app):
-        response = send(host_site, cell, cell.path(app, base, foreign))
-        problems += check(who, host, cell, response, host_site)
+        if host == "partners" and other_partner and cell.partner_owned:
+            path = partner_path(app, base, cell, foreign, objects, other_partner)
+        else:
+            path = cell.path(app, base, foreign)
+        response = send(host_site, cell, path)
+        problems += check(who, host, cell, response, host_site, objects, path)
         if host in person.sites and session_user(host_site) is None:
             sign_in(host_site, person)  # the cell signed us out (e.g. POST /logout)
     return problems
@@ -343,14 +476,20 @@ def test_every_url_argument_has_a_value(app, base):
     for campus, other in OTHER_CAMPUS.items():
         assert _learner_of(base, campus) in base.learner_ids[campus]
         assert _learner_of(base, campus) not in base.learner_ids[other]
+    objects = partner_objects(app, base)
+    assert PARTNER_ARGUMENTS.keys() <= ARGUMENTS.keys()  # other hosts use the campus values
+    for partner, other in OTHER_PARTNER.items():
+        for name, value_of in PARTNER_ARGUMENTS.items():
+            assert value_of(objects, partner) != value_of(objects, other), (name, partner)
+        assert not set(objects.markers[partner]) & set(objects.markers[other])
 
 
 @pytest.mark.parametrize("who", list(PEOPLE))
-def test_route_matrix_keeps_each_role_inside_its_sites(app, base, site, who):
+def test_route_matrix_keeps_each_role_inside_its_sites(app, base, site, partners_data, who):
     before = learner_names(app, base)
     problems = missing_arguments(app)
     for host in HOSTS:
-        problems += run_host(app, base, site, who, host)
+        problems += run_host(app, base, site, who, host, partners_data)
     after = learner_names(app, base)
     problems += [f"[{who}] learner {key} changed: {before[key]!r} → {after[key]!r}"
                  for key in before if before[key] != after[key]]
@@ -383,6 +522,35 @@ def test_own_campus_ids_are_reachable_so_foreign_404s_prove_isolation(app, base,
     assert not problems, report(problems)
 
 
+def test_own_partner_objects_are_reachable_so_foreign_404s_prove_isolation(app, base, site,
+                                                                           partners_data):
+    """The control of the partner dimension: each contact reaches its OWN partner's objects
+    (found: neither 404 nor refused) on every portal page that takes one."""
+    problems, checked = [], 0
+    for who, person in PEOPLE.items():
+        if person.partner is None:
+            continue
+        portal = site("partners")
+        sign_in(portal, person)
+        for cell in covered_cells(app):
+            readable = cell.roles is not None and person.role in cell.roles
+            if (cell.method != "GET" or not cell.partner_owned or not readable
+                    or not cell.lives_on(SiteKind.PARTNERS)):
+                continue
+            path = partner_path(app, base, cell, "molenbeek", partners_data, person.partner)
+            response = send(portal, cell, path)
+            status = getattr(response, "status_code", 500)
+            checked += 1
+            if status >= 500 or status in (401, 403, 404):
+                problems.append(f"[{who} @ partners] {cell.label} {path}: {status}")
+            elif body_text(response) and any(
+                    m in body_text(response)
+                    for m in partners_data.markers[OTHER_PARTNER[person.partner]]):
+                problems.append(f"[{who} @ partners] {cell.label}: shows the other partner's")
+    assert not problems, report(problems)
+    assert checked, "no portal page takes an invoice number or an agreement"
+
+
 def test_manager_is_refused_on_other_campus_site(site):
     antwerp = site("antwerp")
     response = antwerp.sign_in(manager("molenbeek"))
@@ -399,6 +567,7 @@ def test_manager_is_refused_on_other_campus_site(site):
     ("partners", HQ),
     ("partners", manager("antwerp")),
     ("molenbeek", PARTNER_CONTACT),
+    ("hq", OTHER_PARTNER_CONTACT),
 ])
 def test_sign_in_is_refused_on_a_site_the_user_may_not_act_on(site, subdomain, email):
     foreign = site(subdomain)
