@@ -191,13 +191,15 @@ def _set_database_scope(_session: Session, _transaction, connection: Connection)
 def _apply_database_setting(connection: Connection, scope: Scope) -> None:
     if connection.dialect.name != "postgresql":
         return
-    # `true`: local to the transaction, so nothing survives in a pooled connection.
-    connection.execute(
-        text("SELECT set_config('app.campus_id', :campus, true), "
-             "set_config('app.all_campuses', :all, true)"),
-        {"campus": "" if scope.campus_id is None else str(scope.campus_id),
-         "all": "on" if scope.all_campuses else ""},
-    )
+    # LOCAL: the settings end with the transaction, so nothing survives in a pooled connection.
+    # SET LOCAL rather than set_config(): Citus forwards SET LOCAL to the workers of a
+    # distributed transaction, never a function call (docs/scaling.md). SET takes no bind
+    # parameters; the values are an integer and a constant, so nothing user-typed is formatted.
+    campus = "" if scope.campus_id is None else str(int(scope.campus_id))
+    connection.exec_driver_sql(
+        f"SET LOCAL app.campus_id = '{campus}'; "
+        f"SET LOCAL app.all_campuses = '{'on' if scope.all_campuses else ''}'",
+        execution_options={"no_parameters": True})
 
 
 def campus_foreign_key(columns: str | list[str], target: str) -> ForeignKeyConstraint:
