@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 DEV    := CAMPUSFLOW_ENV=development CAMPUSFLOW_DOMAIN=localhost:$(PORT)
 
-.PHONY: install run run-stripe stripe-local test lint db-upgrade seed clean
+.PHONY: install run run-stripe stripe-local test lint db-upgrade seed clean bench bench-quick bench-tools
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,17 @@ run-stripe: seed
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Performance against DESIGN.md's targets (throwaway PostgreSQL, gunicorn, wrk, nginx, Redis on
+# 127.0.0.1): prints a table and writes bench/results.json. BENCH_ROWS=10000000 adds 10 M entries.
+bench-tools:
+	bash bench/tools.sh
+
+bench: $(STAMP) bench-tools
+	$(BIN)/python -m bench.run
+
+bench-quick: $(STAMP) bench-tools
+	$(BIN)/python -m bench.run --quick --output bench/results-quick.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
