@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from core.config import load_config
@@ -35,6 +36,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config(instance_path=app.instance_path))
     app.config.update(overrides or {})
     app.url_map.converters["int"] = IdConverter
+    register_proxy(app)
     register_logging(app)
     register_extensions(app)
     register_core(app)
@@ -50,6 +52,15 @@ class IdConverter(IntegerConverter):
     def __init__(self, url_map, *args, **kwargs) -> None:
         kwargs.setdefault("max", 2**63 - 1)
         super().__init__(url_map, *args, **kwargs)
+
+
+def register_proxy(app: Flask) -> None:
+    """Behind `TRUSTED_PROXIES` reverse proxies, the client's address and scheme are the ones
+    they forward (X-Forwarded-For, X-Forwarded-Proto); with none, those headers are ignored.
+    The host is never taken from X-Forwarded-Host: the proxy passes Host on as it came."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def register_logging(app: Flask) -> None:

@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "test", "production")
 DEFAULT_FEATURES = ("tenants", "billing")
@@ -23,6 +24,25 @@ def _flag(value: str | None, default: bool) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _count(env: Mapping[str, str], name: str) -> int:
+    raw = (env.get(name) or "0").strip()
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0, 1, 2…), not {raw!r}")
+    return int(raw)
+
+
+RATELIMIT_STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix")
+
+
+def _ratelimit_storage_uri(env: Mapping[str, str]) -> str:
+    """`RATELIMIT_STORAGE_URI`, checked: memory:// or a Redis URL (the client is installed)."""
+    uri = (env.get("RATELIMIT_STORAGE_URI") or "memory://").strip()
+    if "://" not in uri or urlsplit(uri).scheme.lower() not in RATELIMIT_STORAGE_SCHEMES:
+        raise ConfigError("RATELIMIT_STORAGE_URI must be memory:// or a Redis URL "
+                          "(redis://127.0.0.1:6379/0, rediss://…, redis+unix:///path/to/socket)")
+    return uri
 
 
 def load_config(
@@ -86,9 +106,13 @@ def load_config(
         "WTF_CSRF_ENABLED": _flag(env.get("WTF_CSRF_ENABLED"), True),
         "WTF_CSRF_TIME_LIMIT": None,
         "RATELIMIT_ENABLED": _flag(env.get("RATELIMIT_ENABLED"), True),
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # memory:// counts per process; the same redis:// URL on every node shares the counts.
+        "RATELIMIT_STORAGE_URI": _ratelimit_storage_uri(env),
         "SIGNIN_RATE_LIMIT": env.get("SIGNIN_RATE_LIMIT", "5 per minute"),
         "APPLICATION_RATE_LIMIT": env.get("APPLICATION_RATE_LIMIT", "10 per hour"),
+        # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For and
+        # X-Forwarded-Proto are believed only then: without a proxy anyone could write them.
+        "TRUSTED_PROXIES": _count(env, "TRUSTED_PROXIES"),
         "API_TOKEN_TTL_HOURS": int(env.get("API_TOKEN_TTL_HOURS", "720")),
         # Card payments (billing/gateway.py). No key: payments are not configured (campuses on
         # the `stripe` provider cannot take cards; `manual` campuses work as usual).

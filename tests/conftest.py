@@ -29,7 +29,7 @@ from core.extensions import db, limiter
 from tests.support import data
 from tests.support.postgres import ThrowawayPostgres, postgres_bindir, start_postgres
 
-pytest_plugins = ["tests.support.stripe_server"]
+pytest_plugins = ["tests.support.stripe_server", "tests.support.redis_server"]
 
 DOMAIN = "localhost:5000"
 IN_CI = os.environ.get("CI", "").lower() == "true"

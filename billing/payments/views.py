@@ -30,7 +30,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
@@ -52,7 +51,7 @@ from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.auth.models import Role, User
 from core.errors import AppError, NotFound
-from core.extensions import db, limiter
+from core.extensions import client_address, db, limiter
 from core.sites import SiteKind, on_sites, public
 from tenants.campuses.services import today_at
 from tenants.scoping import campus_scope
@@ -69,7 +68,7 @@ def _card_attempted(response) -> bool:
 
 
 throttle_card_attempts = limiter.shared_limit(
-    CARD_ATTEMPT_LIMIT, scope="card-payment", key_func=get_remote_address, methods=["POST"],
+    CARD_ATTEMPT_LIMIT, scope="card-payment", key_func=client_address, methods=["POST"],
     deduct_when=_card_attempted)
 
 

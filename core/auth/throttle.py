@@ -1,7 +1,9 @@
 """Sign-in throttling: only failed attempts count, per address and per account.
 
 Counters live in Flask-Limiter's storage (`RATELIMIT_STORAGE_URI`): in memory for one process,
-Redis when several app nodes must share them.
+Redis when several app nodes must share them. The address is the client's as the app sees it:
+behind a reverse proxy, the one it forwards when `TRUSTED_PROXIES` says to believe it (else
+every client behind the proxy is one address).
 """
 
 from __future__ import annotations
@@ -9,9 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import current_app, g, request
-from flask_limiter.util import get_remote_address
 
-from core.extensions import limiter
+from core.extensions import client_address, limiter
 
 
 def _limit() -> str:
@@ -34,7 +35,7 @@ def record_failure() -> None:
 
 def throttled(view: Callable) -> Callable:
     """Apply the sign-in limits to a view that calls `record_failure()` on bad credentials."""
-    by_address = limiter.limit(_limit, key_func=get_remote_address, methods=["POST"],
+    by_address = limiter.limit(_limit, key_func=client_address, methods=["POST"],
                                deduct_when=_failed, scope="signin-address")
     by_account = limiter.limit(_limit, key_func=_submitted_email, methods=["POST"],
                                deduct_when=_failed, scope="signin-account")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app
-from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from core.api import load_args, load_json, paginated
 from core.auth.access import roles_required
 from core.auth.models import Role
-from core.extensions import limiter
+from core.extensions import client_address, limiter
 from core.openapi import documented
 from core.sites import SiteKind, on_sites, public
 from tenants.applications.schemas import (
@@ -48,7 +47,7 @@ def _counts_against_limit(response) -> bool:
 
 # One allowance per address for the public form and the public API together.
 throttled_submission = limiter.shared_limit(
-    _submission_limit, scope="application-submission", key_func=get_remote_address,
+    _submission_limit, scope="application-submission", key_func=client_address,
     methods=["POST"], deduct_when=_counts_against_limit)
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, g
-from flask_limiter.util import get_remote_address
 
 from core.api import MAX_PER_PAGE, load_args, load_json
 from core.auth.access import roles_required
 from core.auth.models import Role
-from core.extensions import db, limiter
+from core.extensions import client_address, db, limiter
 from core.openapi import documented
 from core.sites import SiteKind, on_sites, public
 from tenants.events import services
@@ -51,7 +50,7 @@ def registration_attempt() -> None:
 # One budget per address for the form and the API. Only attempts on an event of this campus
 # count: a request for a foreign or unknown event is a 404 that costs nothing.
 throttle_registrations = limiter.shared_limit(
-    _registration_limit, scope="event-registration", key_func=get_remote_address,
+    _registration_limit, scope="event-registration", key_func=client_address,
     methods=["POST"], deduct_when=_attempted)
 
 
