@@ -25,14 +25,16 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import stripe
 from flask import current_app
 from flask_babel import gettext as _
 
 from core.errors import AppError, InvalidInput
 from core.money import minor_digits
+
+if TYPE_CHECKING:
+    import stripe
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +151,10 @@ class Gateway:
         self._tolerance = webhook_tolerance
         self._client: stripe.StripeClient | None = None
         if api_key:
+            # Imported on first use: an installation without card payments never loads the
+            # library (about 16 MB per worker).
+            import stripe
+
             self._client = stripe.StripeClient(
                 api_key,
                 base_addresses={"api": api_base} if api_base else None,
@@ -309,6 +315,8 @@ class Gateway:
             raise InvalidSignature(_("Webhooks are not configured (no webhook secret)."))
         if not signature_header:
             raise InvalidSignature(_("The webhook has no Stripe-Signature header."))
+        import stripe
+
         try:
             stripe.WebhookSignature.verify_header(
                 payload, signature_header, self._webhook_secret, self._tolerance)
@@ -343,6 +351,8 @@ class Gateway:
 
 @contextmanager
 def _stripe_errors() -> Iterator[None]:
+    import stripe
+
     try:
         yield
     except stripe.CardError as error:

@@ -18,7 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Identity, event, text
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Identity, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import (
     Mapped,

@@ -23,13 +23,8 @@ from fpdf.enums import XPos, YPos
 from sqlalchemy import select
 
 from billing.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus
-from billing.invoices.vat import (
-    OUTSIDE_SCOPE_MENTION,
-    REVERSE_CHARGE_MENTION,
-    VatTreatment,
-    format_communication,
-    treatment_of,
-)
+from billing.invoices.vat import format_communication
+from billing.invoices.wording import kind_label, vat_mention
 from core.extensions import db
 from core.money import format_money
 from tenants.scoping import all_campuses, bound_campus_id
@@ -80,22 +75,6 @@ def issuer_locale(invoice: Invoice) -> str:
         if campus is not None and campus.default_locale:
             return campus.default_locale
     return HQ_LOCALE
-
-
-def kind_label(kind: InvoiceKind) -> str:
-    return {InvoiceKind.PARTNER: _("Invoice"), InvoiceKind.ROYALTY: _("Royalty statement"),
-            InvoiceKind.CREDIT_NOTE: _("Credit note")}[InvoiceKind(kind)]
-
-
-def vat_mention(invoice: Invoice) -> str | None:
-    """The legal mention a zero-rated invoice must carry, if any."""
-    treatment = treatment_of(invoice.reverse_charge, invoice.vat_rate,
-                             (invoice.recipient_details or {}).get("country"))
-    if treatment is VatTreatment.REVERSE_CHARGE:
-        return REVERSE_CHARGE_MENTION
-    if treatment is VatTreatment.OUTSIDE_SCOPE:
-        return OUTSIDE_SCOPE_MENTION
-    return None
 
 
 class _Document(FPDF):

@@ -33,7 +33,6 @@ from billing.invoices.api import (
     site_kind,
 )
 from billing.invoices.models import Invoice, InvoiceKind, InvoiceStatus
-from billing.invoices.pdf import kind_label, vat_mention
 from billing.invoices.schemas import CreditInputSchema, IssueInputSchema, MarkPaidInputSchema
 from billing.invoices.services import (
     credit_invoice,
@@ -45,6 +44,7 @@ from billing.invoices.services import (
     render_pdf,
 )
 from billing.invoices.vat import format_communication
+from billing.invoices.wording import kind_label, vat_mention
 from core.auth.access import roles_required
 from core.errors import AppError
 from core.extensions import db
