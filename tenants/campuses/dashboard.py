@@ -18,6 +18,7 @@ from tenants.cohorts.models import Cohort, CohortStatus
 from tenants.coworking.models import Membership, MembershipStatus
 from tenants.enrolments.models import Enrolment, EnrolmentStatus
 from tenants.events.models import Event, EventRegistration, EventStatus, RegistrationStatus
+from tenants.learners.models import Learner
 from tenants.records.models import CertificationAward, Outcome
 
 WAITING = (ApplicationStatus.SUBMITTED, ApplicationStatus.INTERVIEW)
@@ -43,6 +44,7 @@ class UpcomingEvent:
 class Dashboard:
     month_start: date
     upcoming_cohorts: list[UpcomingCohort]
+    learners: int
     applications_waiting: int
     admissions: int
     completions: int
@@ -65,12 +67,13 @@ def campus_dashboard(campus: Campus, now: datetime | None = None) -> Dashboard:
     today = now.astimezone(ZoneInfo(campus.timezone)).date()
     month_start, month_start_at = _month_bounds(campus, now)
 
-    taken = (select(Enrolment.cohort_id, func.count().label("taken"))
-             .where(Enrolment.status != EnrolmentStatus.DROPPED)
-             .group_by(Enrolment.cohort_id).subquery())
+    # Counted for the six cohorts shown only (correlated), not for every cohort of the campus.
+    taken = (select(func.count()).select_from(Enrolment)
+             .where(Enrolment.cohort_id == Cohort.id,
+                    Enrolment.status != EnrolmentStatus.DROPPED)
+             .correlate(Cohort).scalar_subquery())
     upcoming = db.session.execute(
-        select(Cohort, func.coalesce(taken.c.taken, 0))
-        .outerjoin(taken, taken.c.cohort_id == Cohort.id)
+        select(Cohort, taken)
         .where(Cohort.starts_on >= today,
                Cohort.status.in_((CohortStatus.OPEN, CohortStatus.DRAFT)))
         .options(selectinload(Cohort.course).load_only(Course.code, Course.title_en,
@@ -80,6 +83,7 @@ def campus_dashboard(campus: Campus, now: datetime | None = None) -> Dashboard:
     ).all()
 
     counts = db.session.execute(select(
+        select(func.count()).select_from(Learner).scalar_subquery(),
         select(func.count()).select_from(Application)
         .where(Application.status.in_(WAITING)).scalar_subquery(),
         select(func.count()).select_from(Application)
@@ -95,12 +99,12 @@ def campus_dashboard(campus: Campus, now: datetime | None = None) -> Dashboard:
         .where(Membership.status == MembershipStatus.ACTIVE).scalar_subquery(),
     )).one()
 
-    registered = (select(EventRegistration.event_id, func.count().label("registered"))
-                  .where(EventRegistration.status == RegistrationStatus.REGISTERED)
-                  .group_by(EventRegistration.event_id).subquery())
+    registered = (select(func.count()).select_from(EventRegistration)
+                  .where(EventRegistration.event_id == Event.id,
+                         EventRegistration.status == RegistrationStatus.REGISTERED)
+                  .correlate(Event).scalar_subquery())
     events = db.session.execute(
-        select(Event, func.coalesce(registered.c.registered, 0))
-        .outerjoin(registered, registered.c.event_id == Event.id)
+        select(Event, registered)
         .where(Event.starts_at >= now - timedelta(hours=3),
                Event.status == EventStatus.SCHEDULED)
         .order_by(Event.starts_at).limit(4)
@@ -109,8 +113,9 @@ def campus_dashboard(campus: Campus, now: datetime | None = None) -> Dashboard:
     return Dashboard(
         month_start=month_start,
         upcoming_cohorts=[UpcomingCohort(c, n) for c, n in upcoming],
-        applications_waiting=counts[0], admissions=counts[1], completions=counts[2],
-        certifications=counts[3], outcomes=counts[4], active_members=counts[5],
+        learners=counts[0], applications_waiting=counts[1], admissions=counts[2],
+        completions=counts[3], certifications=counts[4], outcomes=counts[5],
+        active_members=counts[6],
         next_events=[UpcomingEvent(e, n) for e, n in events],
     )
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, render_template
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from core.auth.access import roles_required
 from core.auth.models import Role
-from core.extensions import db
 from core.home import register_home
 from core.panels import render_panels
 from core.sites import SiteKind
@@ -18,7 +16,6 @@ from tenants.campuses.dashboard import (
     upcoming_public_events,
 )
 from tenants.campuses.services import list_campuses
-from tenants.learners.models import Learner
 
 CAMPUS_PEOPLE = (Role.HQ_ADMIN, Role.CAMPUS_MANAGER, Role.CAMPUS_STAFF)
 
@@ -38,10 +35,9 @@ def campus_home():
         return render_template("campus/public.html", campus=g.campus,
                                cohorts=open_cohorts_for_public(),
                                events=upcoming_public_events())
-    learner_count = db.session.scalar(select(func.count()).select_from(Learner))
     panels = render_panels(current_app, "campus_dashboard", current_user.role.value)
     return render_template("campus/dashboard.html", campus=g.campus, panels=panels,
-                           learner_count=learner_count, dashboard=campus_dashboard(g.campus))
+                           dashboard=campus_dashboard(g.campus))
 
 
 def init_app(app: Flask) -> None:
