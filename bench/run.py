@@ -106,6 +106,8 @@ def _load(base: str, targets: list[Target], seconds: int) -> dict[str, LoadResul
 
 
 def _report_timing(app: Any, world: BenchWorld) -> dict[str, float]:
+    """The report's server-side time computed afresh (p50_ms) and kept (kept_p50_ms: what HQ
+    gets between two ledger changes, billing/reports/cache.py)."""
     client = app.test_client()
     hq = f"http://{_host('hq')}"
     answer = client.post("/api/v1/auth/token", base_url=hq,
@@ -114,7 +116,15 @@ def _report_timing(app: Any, world: BenchWorld) -> dict[str, float]:
         raise BenchError(f"no HQ token in process ({answer.status_code})")
     headers = {"Authorization": f"Bearer {answer.get_json()['token']}"}
     path = measure.report_path(_month(world.first_month), _month(world.last_month))
-    return measure.server_side_ms(app, _host("hq"), headers, path)
+    kept_rows = app.config["REPORT_CACHE_ROWS"]
+    app.config["REPORT_CACHE_ROWS"] = 0  # computed afresh on every request
+    try:
+        cold = measure.server_side_ms(app, _host("hq"), headers, path)
+    finally:
+        app.config["REPORT_CACHE_ROWS"] = kept_rows
+    kept = measure.server_side_ms(app, _host("hq"), headers, path)
+    return {"p50_ms": cold["p50_ms"], "p99_ms": cold["p99_ms"],
+            "kept_p50_ms": kept["p50_ms"], "kept_p99_ms": kept["p99_ms"]}
 
 
 def _grow(server: ThrowawayPostgres, world: BenchWorld, upto: int) -> float:
@@ -251,7 +261,8 @@ def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each target of DESIGN.md with the measured figure and whether it is met."""
     endpoints, reports = results["endpoints"], results["report_server_side"]
     sizes = sorted(reports, key=int)
-    at_bench = reports[str(results["scale"]["entries"])]["p50_ms"]
+    at_bench = reports[str(results["scale"]["entries"])]["kept_p50_ms"]
+    fresh = reports[str(results["scale"]["entries"])]["p50_ms"]
     growth = reports[sizes[-1]]["p50_ms"] / reports[sizes[0]]["p50_ms"]
     generation = results["generation"]
     per_million = generation["entries_seconds"] * 1_000_000 / generation["entries"]
@@ -259,8 +270,10 @@ def verdicts(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "campus dashboard ≥ 50 % of /healthz": (
             endpoints["campus dashboard"]["ratio_to_healthz"], TARGETS["dashboard_ratio_min"],
             endpoints["campus dashboard"]["ratio_to_healthz"] >= TARGETS["dashboard_ratio_min"]),
-        "HQ report p50 ≤ 20 ms": (at_bench, TARGETS["report_p50_ms_max"],
-                                   at_bench <= TARGETS["report_p50_ms_max"]),
+        "HQ report p50 ≤ 20 ms (kept until the ledger changes)": (
+            at_bench, TARGETS["report_p50_ms_max"], at_bench <= TARGETS["report_p50_ms_max"]),
+        "HQ report p50 ≤ 20 ms (computed afresh)": (
+            fresh, TARGETS["report_p50_ms_max"], fresh <= TARGETS["report_p50_ms_max"]),
         f"HQ report at {int(sizes[-1]):,} ≤ 1.5 x at {int(sizes[0]):,}": (
             round(growth, 2), TARGETS["report_growth_max"],
             growth <= TARGETS["report_growth_max"]),
@@ -296,7 +309,8 @@ def table(results: dict[str, Any]) -> str:
                      f"{figures['p99_ms']:>9.2f}{figures['errors']:>8}")
     reports = results["report_server_side"]
     lines += ["", "HQ revenue report (3 years, campus x month x stream), server side: " + ", ".join(
-        f"{int(size):,} entries p50 {ms['p50_ms']} ms" for size, ms in reports.items())]
+        f"{int(size):,} entries p50 {ms['p50_ms']} ms (kept {ms['kept_p50_ms']} ms)"
+        for size, ms in reports.items())]
     generation = results["generation"]
     lines.append(f"data generation: world {generation['world_seconds']} s, "
                  f"{generation['entries']:,} entries {generation['entries_seconds']} s"
@@ -316,9 +330,9 @@ def table(results: dict[str, Any]) -> str:
         f"(x {nodes['dashboard_pair_over_one']}); sessions across nodes "
         f"{'ok' if nodes['sessions_shared'] else 'FAILED'}; throttling across nodes "
         f"{'ok' if nodes['throttle_shared'] else 'FAILED'}")
-    lines += ["", f"{'target':<44}{'measured':>10}{'target':>9}  met"]
+    lines += ["", f"{'target':<56}{'measured':>10}{'target':>9}  met"]
     for name, verdict in results["verdicts"].items():
-        lines.append(f"{name:<44}{verdict['measured']:>10}{verdict['target']:>9}  "
+        lines.append(f"{name:<56}{verdict['measured']:>10}{verdict['target']:>9}  "
                      f"{'yes' if verdict['met'] else 'NO'}")
     return "\n".join(lines)
 

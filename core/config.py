@@ -124,6 +124,9 @@ def load_config(
         "STRIPE_API_BASE": stripe_api_base,
         # Retries of a failed network call (same idempotency key each time).
         "STRIPE_MAX_NETWORK_RETRIES": int(env.get("STRIPE_MAX_NETWORK_RETRIES", "2")),
+        # Rows of HQ reports each worker keeps until the ledger changes (0: none).
+        "REPORT_CACHE_ROWS": _count(env, "REPORT_CACHE_ROWS") if env.get("REPORT_CACHE_ROWS")
+        else 20_000,
         "BABEL_DEFAULT_LOCALE": "en",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
     }

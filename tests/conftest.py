@@ -54,6 +54,9 @@ def _make_app(database_url: str, migration_url: str | None = None, **overrides) 
         "MIGRATION_DATABASE_URI": migration_url,
         "CAMPUSFLOW_DOMAIN": DOMAIN,
         "WTF_CSRF_ENABLED": False,
+        # Kept reports are tested on their own (tests/billing/test_report_cache.py); elsewhere
+        # each test sees the figures computed afresh.
+        "REPORT_CACHE_ROWS": 0,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # A developer's shell must not point the suite at a Stripe account: tests that pay use
         # the `stripe_app` fixture (localstripe on 127.0.0.1).

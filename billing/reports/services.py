@@ -1,5 +1,7 @@
 """HQ's consolidated revenue, in EUR, read from the monthly rollups only.
 
+Reports are kept per worker until the ledger changes (billing/reports/cache.py).
+
 Every figure is one SQL `GROUP BY` over `revenue_rollups` (thousands of rows at bench scale,
 never the millions of ledger entries), across all campuses: row-level security lets HQ read
 them and nothing else. The number of queries does not depend on the number of rows.
@@ -18,6 +20,7 @@ from sqlalchemy import BigInteger, Select, String, cast, func, select, text, typ
 
 from billing.currencies.models import REPORTING_CURRENCY
 from billing.ledger.models import RevenueRollup, RevenueStream
+from billing.reports.cache import cached, current_version
 from core.errors import InvalidInput
 from core.extensions import db
 from tenants.campuses.models import Campus
@@ -150,11 +153,16 @@ def _run(statement: Select, keys: tuple[str, ...]) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in db.session.execute(statement)]
 
 
-def _report(start: date, end: date, keys: tuple[str, ...], campus_slugs, streams
-            ) -> RevenueReport:
-    """One grouped query; the caller has entered `all_campuses`."""
-    rows = _run(_grouped_statement(start, end, keys, campus_slugs, streams), keys)
-    return RevenueReport(keys, rows, sum(row["amount_eur_minor"] for row in rows))
+def _report(start: date, end: date, keys: tuple[str, ...], campus_slugs, streams,
+            version: tuple[int, int, int] | None) -> RevenueReport:
+    """One grouped query, or the same report kept since the ledger was at `version`; the
+    caller has entered `all_campuses`. Callers never change the rows (they may be shared)."""
+    def compute() -> RevenueReport:
+        rows = _run(_grouped_statement(start, end, keys, campus_slugs, streams), keys)
+        return RevenueReport(keys, rows, sum(row["amount_eur_minor"] for row in rows))
+
+    return cached(("revenue", start, end, keys, campus_slugs, streams, version), compute,
+                  lambda report: len(report.rows))
 
 
 def revenue_report(start_month: date, end_month: date,
@@ -176,7 +184,8 @@ def revenue_report(start_month: date, end_month: date,
     slugs = _check_campuses(campus_slugs)
     with all_campuses(db.session):
         _plan_for_the_period()
-        return _report(start, end, keys, slugs, tuple(dict.fromkeys(streams or ())) or None)
+        return _report(start, end, keys, slugs, tuple(dict.fromkeys(streams or ())) or None,
+                       current_version())
 
 
 # ---- the HQ page ------------------------------------------------------------------------------
@@ -257,13 +266,14 @@ def consolidated(start_month: date, end_month: date, campus_slugs: Iterable[str]
     slugs, kinds = chosen or None, chosen_streams or None
 
     def now(*keys: str) -> RevenueReport:
-        return _report(start, end, keys, slugs, kinds)
+        return _report(start, end, keys, slugs, kinds, version)
 
     def before(*keys: str) -> RevenueReport:
-        return _report(previous_start, previous_end, keys, slugs, kinds)
+        return _report(previous_start, previous_end, keys, slugs, kinds, version)
 
     with all_campuses(db.session):
         _plan_for_the_period()
+        version = current_version()
         matrix, by_campus, by_month, by_stream = (now("campus", "month"), now("campus"),
                                                   now("month"), now("stream"))
         campus_before, month_before, stream_before = (before("campus"), before("month"),
