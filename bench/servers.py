@@ -19,6 +19,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.redis_server import redis_server_binary, start_redis
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
@@ -142,25 +144,13 @@ def nginx(upstream_ports: list[int]) -> Iterator[int]:
 
 @contextmanager
 def redis_server() -> Iterator[str]:
-    """Debian's redis-server on a free loopback port, nothing persisted; yields its URI."""
-    executable = shutil.which("redis-server") or "/usr/bin/redis-server"
-    port = free_port()
-    process = subprocess.Popen(  # noqa: S603 (Debian's redis-server, fixed arguments)
-        [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    """Debian's redis-server on a free loopback port, nothing persisted (the suite's own
+    throwaway server, tests/support/redis_server.py); yields its URI."""
+    binary = redis_server_binary()
+    if binary is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    server = start_redis(binary)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not answer PING")
-            time.sleep(0.1)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield server.url
     finally:
-        _stop(process)
+        server.stop()
