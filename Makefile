@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 DEV    := CAMPUSFLOW_ENV=development CAMPUSFLOW_DOMAIN=localhost:$(PORT)
 
-.PHONY: install run run-stripe stripe-local test lint db-upgrade seed clean bench bench-quick bench-tools
+.PHONY: install run run-stripe stripe-local test lint db-upgrade seed clean bench bench-quick bench-tools soak
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ bench: $(STAMP) bench-tools
 
 bench-quick: $(STAMP) bench-tools
 	$(BIN)/python -m bench.run --quick --output bench/results-quick.json
+
+# Resilience under load: 64 connections against gunicorn (4 workers) and a throwaway PostgreSQL on
+# 127.0.0.1, a worker killed, PostgreSQL restarted, 1,000 webhooks; about 3 minutes; exits 1 if a
+# check fails.
+soak: $(STAMP) bench-tools
+	$(BIN)/python -m bench.soak
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
