@@ -14,7 +14,10 @@ from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
+
+from core.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,34 @@ def register_error_handlers(app: Flask) -> None:
     def handle_unexpected(error: Exception) -> Response:
         log.exception("Unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal", _("Something went wrong on our side."))
+
+    @app.errorhandler(DBAPIError)
+    def handle_database_error(error: DBAPIError) -> Response:
+        if not database_unreachable(error):
+            return handle_unexpected(error)
+        # The database restarts or fails over: a brief, expected outage, not a bug. The pool
+        # replaces the dead connections (pool_pre_ping) once it is back; `make soak` checks it.
+        log.warning("Database unreachable on %s %s: %s", request.method, request.path,
+                    str(error.orig).strip().splitlines()[0] if error.orig else error)
+        try:
+            db.session.rollback()
+        except DBAPIError:
+            db.session.invalidate()
+        response = error_response(503, "unavailable",
+                                  _("The service is briefly unavailable. Please try again."))
+        response.headers["Retry-After"] = "1"
+        return response
+
+
+def database_unreachable(error: DBAPIError) -> bool:
+    """True when `error` means the connection to the database was lost or refused (SQLSTATE
+    class 08, or 57P01-57P03: shutdown, crash, not yet accepting connections), not a bug."""
+    if error.connection_invalidated:
+        return True
+    state = getattr(error.orig, "sqlstate", None)
+    if state is None:
+        return isinstance(error, OperationalError)  # refused before any server answered
+    return state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def _default_message(status: int) -> str | None:
