@@ -81,7 +81,10 @@ class CampusOwned:
 def _sync_database_setting(session: Session | scoped_session | None) -> None:
     if isinstance(session, scoped_session):
         session = session()
-    if session is not None and session.in_transaction():
+    transaction = session.get_transaction() if session is not None else None
+    # A transaction that failed (a flush error) is left for its rollback to end; touching it
+    # here would hide the real error behind a PendingRollbackError.
+    if transaction is not None and transaction.is_active:
         # The transaction began before the binding (e.g. to look the campus up): apply it now.
         _apply_database_setting(session.connection(), _scope.get())
 

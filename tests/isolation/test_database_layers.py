@@ -528,3 +528,17 @@ def test_every_campus_owned_table_is_under_forced_row_level_security(postgres, p
         assert cmd == "ALL" and "app.campus_id" in qual and "app.campus_id" in check
         cmd, qual, check = own["hq_read"]
         assert cmd == "SELECT" and "app.all_campuses" in qual and check is None
+
+
+def test_a_failed_flush_inside_a_campus_scope_surfaces_its_own_error(app, db_session, base):
+    """Leaving the scope must not replace the real error with a PendingRollbackError."""
+    from sqlalchemy.exc import IntegrityError
+
+    molenbeek = base.campus_ids["molenbeek"]
+    with app.app_context():
+        with campus_scope(molenbeek, db.session):
+            taken = db.session.scalars(select(Learner.email).limit(1)).one()
+        with pytest.raises(IntegrityError), campus_scope(molenbeek, db.session):
+            db.session.add(Learner(full_name="Twin", email=taken))
+            db.session.flush()
+        db.session.rollback()
