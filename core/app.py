@@ -18,6 +18,7 @@ from core.errors import register_error_handlers
 from core.extensions import babel, csrf, db, limiter, migrate
 from core.money import format_money
 from core.navigation import nav_items
+from core.security import register_security
 from core.sites import site_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides or {})
     app.url_map.converters["int"] = IdConverter
     register_proxy(app)
+    register_security(app)
     register_logging(app)
     register_extensions(app)
     register_core(app)
@@ -47,7 +49,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` in URLs: ids fit a BIGINT, so a larger number is no route (404), not a 500."""
+    """`<int:…>` in URLs: ids fit a BIGINT, so a larger number is no route (404), not a 500.
+
+    The regex already refuses 19 digits and more: Werkzeug checks `max` only after picking the
+    rule, and a number failing it on a path that also has other methods became a 405."""
+
+    regex = r"\d{1,18}"
 
     def __init__(self, url_map, *args, **kwargs) -> None:
         kwargs.setdefault("max", 2**63 - 1)

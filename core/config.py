@@ -113,6 +113,10 @@ def load_config(
         # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For and
         # X-Forwarded-Proto are believed only then: without a proxy anyone could write them.
         "TRUSTED_PROXIES": _count(env, "TRUSTED_PROXIES"),
+        # Strict-Transport-Security on HTTPS responses, production only (core/security.py);
+        # 0 leaves it out. TRUSTED_HOSTS is derived from CAMPUSFLOW_DOMAIN there too.
+        "HSTS_MAX_AGE": _count(env, "HSTS_MAX_AGE") if env.get("HSTS_MAX_AGE") else 31_536_000,
+        "MAX_CONTENT_LENGTH": _count(env, "MAX_CONTENT_LENGTH") or 2 * 2**20,  # bytes; over: 413
         "API_TOKEN_TTL_HOURS": int(env.get("API_TOKEN_TTL_HOURS", "720")),
         # Card payments (billing/gateway.py). No key: payments are not configured (campuses on
         # the `stripe` provider cannot take cards; `manual` campuses work as usual).
