@@ -39,6 +39,7 @@ FEATURES = (
     "tenants.records",
     "tenants.coworking",
     "tenants.events",
+    "tenants.audit",
 )
 
 

@@ -168,4 +168,5 @@ def stripe_webhook():
 
 
 stripe_webhook.csrf_exempt = True  # read by the request's CSRF check (core/app.py)
+stripe_webhook.audit_actor = "webhook:stripe"  # who the audit log names (tenants/audit)
 csrf.exempt(stripe_webhook)
