@@ -23,6 +23,8 @@ def render_orders_panel() -> str:
 
 def init_app(app: Flask) -> None:
     from billing.payments import api, views, webhooks
+    from billing.payments.privacy import ORDERS_SOURCE
+    from tenants.learners.privacy import register_personal_data_source
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -31,3 +33,4 @@ def init_app(app: Flask) -> None:
                               roles=MONEY_ROLE_VALUES, order=85))
     register_panel(app, Panel(page="campus_dashboard", render=render_orders_panel,
                               roles=MONEY_ROLE_VALUES, order=20))
+    register_personal_data_source(app, ORDERS_SOURCE)  # a learner's orders in their export
