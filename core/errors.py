@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -149,6 +149,13 @@ def database_unreachable(error: DBAPIError) -> bool:
     return state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
+def _too_large() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if not limit:
+        return _("The request is too large.")
+    return _("The request is too large: send at most %(size)s.", size=f"{limit / 2**20:g} MB")
+
+
 def _default_message(status: int) -> str | None:
     messages = {
         400: _("The request could not be understood."),
@@ -156,6 +163,7 @@ def _default_message(status: int) -> str | None:
         403: _("You do not have access to this page."),
         404: _("This page does not exist."),
         405: _("This method is not allowed here."),
+        413: _too_large(),
         429: _("Too many attempts. Please wait a minute and try again."),
     }
     return messages.get(status)

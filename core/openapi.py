@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow import MarshmallowPlugin, resolver
 from flask import Blueprint, Flask, current_app, jsonify
 from marshmallow import Schema, fields
 
@@ -33,12 +33,31 @@ ERROR_STATUSES = {
 class ErrorBody(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)
-    fields_ = fields.Dict(data_key="fields", keys=fields.String(),
-                          values=fields.List(fields.String()))
+    # Field name → its messages; a nested object or list (e.g. invoice `lines`) maps its own
+    # fields or item indexes the same way: {"lines": {"3": {"quantity": ["…"]}}}.
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.Raw(metadata={
+        "oneOf": [{"type": "array", "items": {"type": "string"}}, {"type": "object"}]}))
 
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorBody, required=True)
+
+
+# A decimal marshmallow writes as text ("21.00"); reading also takes a JSON number.
+DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+def _decimal_properties(_converter: Any, field: fields.Field, ret: dict[str, Any],
+                        **_kwargs: Any) -> dict[str, Any]:
+    """Decimals as marshmallow handles them (apispec calls every one a number, limits as text):
+    an `as_string` decimal is a string of digits, the others numbers with numeric limits."""
+    if not isinstance(field, fields.Decimal) or "type" in field.metadata:
+        return {}
+    limits = {key: ret.pop(key) for key in ("minimum", "maximum") if key in ret}
+    if field.as_string:
+        return {"type": "string", "pattern": DECIMAL_TEXT,
+                **{f"x-{key}": str(value) for key, value in limits.items()}}
+    return {key: float(value) for key, value in limits.items()}
 
 
 def documented(
@@ -51,13 +70,19 @@ def documented(
     many: bool = False,
     paginated: bool = False,
     errors: tuple[int, ...] = (401, 403, 404, 422),
+    partial: bool | None = None,
 ) -> Callable:
-    """Describe a JSON endpoint for the OpenAPI document (it changes nothing at run time)."""
+    """Describe a JSON endpoint for the OpenAPI document (it changes nothing at run time).
+
+    `partial`: every field of `body` is optional (`load_json(schema, partial=True)`); by
+    default true for PATCH, false otherwise.
+    """
 
     def decorator(view: Callable) -> Callable:
         view.api_doc = {  # type: ignore[attr-defined]
             "summary": summary, "query": query, "body": body, "response": response,
             "status": status, "many": many, "paginated": paginated, "errors": errors,
+            "partial": partial,
         }
         return view
 
@@ -80,7 +105,13 @@ def _path_parameter_types(rule: str) -> dict[str, str]:
             for converter, name in re.findall(r"<([^:<>]+:)?([^<>]+)>", rule)}
 
 
-def _operation(doc: dict[str, Any], path_params: dict[str, str], public: bool
+def _schema_name(schema: type[Schema] | Schema) -> str:
+    """Component name: the class name without `Schema`, plus `Patch` for a partial body."""
+    name = resolver(schema)
+    return f"{name}Patch" if isinstance(schema, Schema) and schema.partial is True else name
+
+
+def _operation(doc: dict[str, Any], path_params: dict[str, str], public: bool, method: str
                ) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": doc["summary"], "responses": {}}
     if public:
@@ -94,8 +125,11 @@ def _operation(doc: dict[str, Any], path_params: dict[str, str], public: bool
     if parameters:
         operation["parameters"] = parameters
     if doc["body"] is not None:
+        partial = doc.get("partial")
+        body = doc["body"](partial=True) if (
+            method == "PATCH" if partial is None else partial) else doc["body"]
         operation["requestBody"] = {
-            "required": True, "content": {"application/json": {"schema": doc["body"]}}}
+            "required": True, "content": {"application/json": {"schema": body}}}
     response_schema: Any = doc["response"]
     if response_schema is not None and doc["paginated"]:
         response_schema = _PAGE_SCHEMAS.setdefault(response_schema, _page_of(response_schema))
@@ -114,13 +148,15 @@ def _operation(doc: dict[str, Any], path_params: dict[str, str], public: bool
 
 
 def build_spec(app: Flask) -> dict[str, Any]:
+    marshmallow_plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
     spec = APISpec(
         title="Campusflow API", version="1", openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[marshmallow_plugin],
         info={"description": "JSON API of a Campusflow site. The host chooses the site; "
                              "authenticate with `Authorization: Bearer <token>` from "
                              "`POST /api/v1/auth/token`."},
     )
+    marshmallow_plugin.converter.add_attribute_function(_decimal_properties)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
@@ -131,7 +167,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             paths.setdefault(path, {})[method.lower()] = _operation(
-                doc, _path_parameter_types(rule.rule), getattr(view, "is_public", False))
+                doc, _path_parameter_types(rule.rule), getattr(view, "is_public", False), method)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()

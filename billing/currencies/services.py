@@ -73,7 +73,12 @@ def parse_rates_csv(text: str) -> list[tuple[date, str, Decimal]]:
     """Rows of a `date,currency,rate` file; raises InvalidInput naming the first bad line."""
     rows = []
     reader = csv.reader(io.StringIO(text))
-    for number, row in enumerate(reader, start=1):
+    try:
+        lines = list(enumerate(reader, start=1))
+    except csv.Error:  # e.g. a field past the csv module's limit: not a file of rates
+        raise InvalidInput(_("Line %(n)d: expected date,currency,rate (2026-11-02,MAD,10.85).",
+                             n=reader.line_num), {"line": [str(reader.line_num)]}) from None
+    for number, row in lines:
         if not row or all(not cell.strip() for cell in row):
             continue
         if number == 1 and row[0].strip().lower() == "date":

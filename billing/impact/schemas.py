@@ -94,9 +94,9 @@ class ImpactTargetProgressSchema(Schema):
     track = fields.String(allow_none=True)
     campus = fields.String(allow_none=True)
     starts_on = fields.Function(lambda p: p.target.starts_on and p.target.starts_on.isoformat(),
-                                metadata={"type": "string", "format": "date"})
+                                allow_none=True, metadata={"type": "string", "format": "date"})
     ends_on = fields.Function(lambda p: p.target.ends_on and p.target.ends_on.isoformat(),
-                              metadata={"type": "string", "format": "date"})
+                              allow_none=True, metadata={"type": "string", "format": "date"})
     trained_target = fields.Function(lambda p: p.target.trained_target,
                                      metadata={"type": "integer"})
     trained = fields.Function(lambda p: p.actual.completed, metadata={"type": "integer"})
@@ -105,7 +105,7 @@ class ImpactTargetProgressSchema(Schema):
     fully_certified = fields.Function(lambda p: p.actual.fully_certified,
                                       metadata={"type": "integer"})
     positive_outcome_target = fields.Function(lambda p: p.target.positive_outcome_target,
-                                              metadata={"type": "integer"})
+                                              allow_none=True, metadata={"type": "integer"})
     positive_outcome = fields.Function(lambda p: p.actual.positive_outcome,
                                        metadata={"type": "integer"})
     progress = fields.Nested(ImpactProgressSchema)
@@ -164,10 +164,10 @@ class ImpactTargetSchema(Schema):
     id = fields.Integer()
     label = fields.String()
     partner = fields.Function(lambda t: t.partner.slug if t.partner else None,
-                              metadata={"type": "string"})
+                              allow_none=True, metadata={"type": "string"})
     track = fields.Function(lambda t: t.track.slug if t.track else None,
-                            metadata={"type": "string"})
-    campus = fields.Method("campus_slug", metadata={"type": "string"})
+                            allow_none=True, metadata={"type": "string"})
+    campus = fields.Method("campus_slug", allow_none=True, metadata={"type": "string"})
     trained_target = fields.Integer()
     certified_target = fields.Integer()
     positive_outcome_target = fields.Integer(allow_none=True)

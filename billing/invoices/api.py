@@ -249,7 +249,7 @@ def _input(schema_class: type[Schema], *, required: bool) -> dict[str, Any]:
 @bp.post("/<number>/issue")
 @documented("Issue a draft: its number (gapless per issuer and year), due date and structured "
             "communication (409 `invalid_transition` unless a draft)", body=IssueInputSchema,
-            response=InvoiceSchema, errors=(401, 403, 404, 409, 422))
+            response=HqInvoiceSchema, errors=(401, 403, 404, 409, 422))
 @on_sites(*ACTION_SITES)
 @roles_required(*MANAGERS)
 def issue(number: str):
@@ -264,7 +264,7 @@ def issue(number: str):
 @bp.post("/<number>/mark-paid")
 @documented("Record the transfer that paid an issued invoice: a partner invoice's payment "
             "enters the campus's ledger once (already paid: unchanged)",
-            body=MarkPaidInputSchema, response=InvoiceSchema,
+            body=MarkPaidInputSchema, response=HqInvoiceSchema,
             errors=(401, 403, 404, 409, 422))
 @on_sites(*ACTION_SITES)
 @roles_required(*MANAGERS)
@@ -280,7 +280,7 @@ def mark_paid(number: str):
 @bp.post("/<number>/credit")
 @documented("Credit an issued or paid invoice: an issued credit note (returned) voids it and "
             "reverses its ledger entry if it was paid", body=CreditInputSchema,
-            response=InvoiceSchema, status=201, errors=(401, 403, 404, 409, 422))
+            response=HqInvoiceSchema, status=201, errors=(401, 403, 404, 409, 422))
 @on_sites(*ACTION_SITES)
 @roles_required(*MANAGERS)
 def credit(number: str):

@@ -188,15 +188,15 @@ class _InvoiceBase(Schema):
     period_start = fields.Date(allow_none=True)
     period_end = fields.Date(allow_none=True)
     paid_at = fields.DateTime(allow_none=True)
-    structured_communication = fields.Function(_communication, metadata={
+    structured_communication = fields.Function(_communication, allow_none=True, metadata={
         "type": "string", "description": "+++123/4567/89012+++ (null for a draft)."})
     issuer = PartyField(attribute="issuer_details")
     recipient = PartyField(attribute="recipient_details")
     credits = fields.Method("credited_number", allow_none=True, metadata={
         "type": "string", "description": "The number of the invoice a credit note cancels."})
-    lines = fields.Method("dump_lines", metadata={
+    lines = fields.Method("dump_lines", allow_none=True, metadata={
         "type": "array", "items": {"type": "object"},
-        "description": "In a single invoice only; left out of lists."})
+        "description": "In a single invoice only; null in lists."})
 
     def __init__(self, *args: Any, numbers: dict[int, str] | None = None,
                  with_lines: bool = False, **kwargs: Any) -> None:

@@ -20,6 +20,9 @@ def _limit() -> str:
 
 
 def _submitted_email() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and (request.content_length or 0) > limit:
+        return "email:"  # the view refuses the body (413); reading it here would raise
     data = request.get_json(silent=True) if request.is_json else request.form
     email = data.get("email", "") if isinstance(data, dict) or hasattr(data, "get") else ""
     return f"email:{str(email).strip().lower()}"
@@ -34,9 +37,12 @@ def record_failure() -> None:
 
 
 def throttled(view: Callable) -> Callable:
-    """Apply the sign-in limits to a view that calls `record_failure()` on bad credentials."""
-    by_address = limiter.limit(_limit, key_func=client_address, methods=["POST"],
-                               deduct_when=_failed, scope="signin-address")
-    by_account = limiter.limit(_limit, key_func=_submitted_email, methods=["POST"],
-                               deduct_when=_failed, scope="signin-account")
+    """Apply the sign-in limits to a view that calls `record_failure()` on bad credentials.
+
+    The limits are shared by every view so decorated (the sign-in form and the API token): one
+    allowance per address and per account, not one per way in."""
+    by_address = limiter.shared_limit(_limit, "signin-address", key_func=client_address,
+                                      methods=["POST"], deduct_when=_failed)
+    by_account = limiter.shared_limit(_limit, "signin-account", key_func=_submitted_email,
+                                      methods=["POST"], deduct_when=_failed)
     return by_address(by_account(view))

@@ -56,7 +56,7 @@ def show(enrolment_id: int):
 
 @bp.patch("/<int:enrolment_id>")
 @documented("Record attendance (percentage of sessions attended, 0-100)",
-            body=AttendanceInputSchema, response=EnrolmentSchema)
+            body=AttendanceInputSchema, response=EnrolmentSchema, partial=False)
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*ATTENDANCE_TAKERS)
 def update(enrolment_id: int):
