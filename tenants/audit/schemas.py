@@ -3,12 +3,11 @@ them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from core.api import PageArgsSchema
 from tenants.audit.models import ActorKind, AuditAction
@@ -17,7 +16,8 @@ FILTERS = ("actor", "action", "object_type", "object_id", "date_from", "date_to"
 
 
 class AuditArgsSchema(PageArgsSchema):
-    """Filters of the audit log; all optional, combined with AND. Blank ones are ignored."""
+    """Filters of the audit log; all optional, combined with AND. The pages leave out the
+    blank fields of their filter form; the API takes what it is sent."""
 
     class Meta:
         exclude = ("q",)  # the filters below say what to search
@@ -34,13 +34,6 @@ class AuditArgsSchema(PageArgsSchema):
     date_to = fields.Date(load_default=None, metadata={"description": "To this day, included"})
     campus = fields.String(load_default=None, validate=validate.Length(max=40), metadata={
         "description": "A campus slug (HQ only; a campus site shows its own entries)"})
-
-    @pre_load
-    def drop_blanks(self, data: Any, **_kwargs) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        return {k: (v.strip() if isinstance(v, str) else v) for k, v in data.items()
-                if not (k in FILTERS and isinstance(v, str) and not v.strip())}
 
     @validates_schema
     def dates_in_order(self, data: dict[str, Any], **_kwargs) -> None:

@@ -92,7 +92,9 @@ def _page(values: dict[str, str], filters: dict[str, Any] | None, errors: dict |
 
 
 def _values() -> dict[str, str]:
-    return {k: v for k, v in request.args.to_dict().items() if k in (*FILTERS, "page")}
+    """The filter form's fields, without the blank ones (an empty field filters nothing)."""
+    return {k: v.strip() for k, v in request.args.to_dict().items()
+            if k in (*FILTERS, "page") and v.strip()}
 
 
 @bp.get("/audit")
