@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, ORMExecuteState, Session, registry
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -84,3 +84,27 @@ def enum_column(enum_class: type[StrEnum], length: int = 32) -> Enum:
     """A string column holding the values of `enum_class` (portable: no native enum type)."""
     return Enum(enum_class, native_enum=False, length=length,
                 values_callable=lambda members: [m.value for m in members])
+
+
+def append_only(models: tuple[type, ...], error: type[Exception], what: str,
+                hint: str = "") -> None:
+    """Make the ORM refuse to change or delete rows of `models`, one by one or in bulk, in every
+    session: `error` is raised before anything reaches the database (migrations add a trigger
+    that refuses the same on PostgreSQL). `what` names the rows in the message, e.g.
+    "Ledger entries"; `hint` says what to do instead."""
+    suffix = f"; {hint}" if hint else ""
+
+    @event.listens_for(Session, "before_flush")
+    def _refuse_changes(session: Session, _context, _instances) -> None:
+        for obj in session.deleted:
+            if isinstance(obj, models):
+                raise error(f"{what} are never deleted{suffix}.")
+        for obj in session.dirty:
+            if isinstance(obj, models) and session.is_modified(obj):
+                raise error(f"{what} are never changed{suffix}.")
+
+    @event.listens_for(Session, "do_orm_execute")
+    def _refuse_bulk_changes(state: ORMExecuteState) -> None:
+        if (state.is_update or state.is_delete) and any(
+                m.class_ in models for m in state.all_mappers):
+            raise error(f"{what} are never changed or deleted{suffix}.")

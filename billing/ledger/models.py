@@ -20,11 +20,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from core.database import BigId, enum_column, utcnow
+from core.database import BigId, append_only, enum_column, utcnow
 from core.extensions import db
 from tenants.scoping import CampusOwned, campus_foreign_key
 
@@ -88,18 +87,4 @@ class RevenueRollup(CampusOwned, db.Model):
     entry_count: Mapped[int] = mapped_column(default=0)
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_entry_changes(session: Session, _context, _instances) -> None:
-    for obj in session.deleted:
-        if isinstance(obj, RevenueEntry):
-            raise LedgerIsAppendOnly("Ledger entries are never deleted; add a reversal.")
-    for obj in session.dirty:
-        if isinstance(obj, RevenueEntry) and session.is_modified(obj):
-            raise LedgerIsAppendOnly("Ledger entries are never changed; add a reversal.")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_bulk_entry_changes(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and any(
-            m.class_ is RevenueEntry for m in state.all_mappers):
-        raise LedgerIsAppendOnly("Ledger entries are never changed or deleted; add a reversal.")
+append_only((RevenueEntry,), LedgerIsAppendOnly, "Ledger entries", "add a reversal")

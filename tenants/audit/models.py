@@ -28,14 +28,13 @@ from sqlalchemy import (
     Identity,
     Index,
     String,
-    event,
     literal_column,
     select,
     union_all,
 )
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, registry
+from sqlalchemy.orm import Mapped, mapped_column, registry
 
-from core.database import BigId, enum_column, utcnow
+from core.database import BigId, append_only, enum_column, utcnow
 from core.extensions import db
 from tenants.scoping import CampusOwned
 
@@ -147,18 +146,4 @@ _read_models.map_imperatively(AuditLogRow, audit_log,
                               primary_key=[audit_log.c.scope, audit_log.c.id])
 
 
-@event.listens_for(Session, "before_flush")
-def _refuse_entry_changes(session: Session, _context, _instances) -> None:
-    for obj in session.deleted:
-        if isinstance(obj, AUDIT_MODELS):
-            raise AuditLogIsAppendOnly("Audit entries are never deleted.")
-    for obj in session.dirty:
-        if isinstance(obj, AUDIT_MODELS) and session.is_modified(obj):
-            raise AuditLogIsAppendOnly("Audit entries are never changed.")
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_bulk_entry_changes(state: ORMExecuteState) -> None:
-    if (state.is_update or state.is_delete) and any(
-            m.class_ in AUDIT_MODELS for m in state.all_mappers):
-        raise AuditLogIsAppendOnly("Audit entries are never changed or deleted.")
+append_only(AUDIT_MODELS, AuditLogIsAppendOnly, "Audit entries")
