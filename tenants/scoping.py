@@ -20,9 +20,10 @@ from functools import lru_cache
 from typing import Any
 
 import psycopg
-from psycopg.pq import ExecStatus, TransactionStatus
+from psycopg.pq import ConnStatus, ExecStatus, TransactionStatus
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, Identity, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -214,7 +215,17 @@ def _apply_database_setting(connection: Connection, scope: Scope) -> None:
     campus = "" if scope.campus_id is None else str(int(scope.campus_id))
     settings = (f"SET LOCAL app.campus_id = '{campus}'; "
                 f"SET LOCAL app.all_campuses = '{'on' if scope.all_campuses else ''}'")
-    _run_at_transaction_start(connection.connection.dbapi_connection, settings)
+    try:
+        _run_at_transaction_start(connection.connection.dbapi_connection, settings)
+    except psycopg.Error as error:
+        # Straight to psycopg means SQLAlchemy did not see the failure: tell it, as its own
+        # statements would. A lost connection is dropped from the pool (not handed out again)
+        # and becomes the usual DBAPIError, which the app answers 503 (core/errors.py).
+        if connection.connection.dbapi_connection.closed or (
+                connection.connection.dbapi_connection.pgconn.status != ConnStatus.OK):
+            connection.invalidate(error)
+        raise DBAPIError.instance(settings, None, error, psycopg.Error,
+                                  connection_invalidated=connection.invalidated) from error
 
 
 def _run_at_transaction_start(dbapi: Any, settings: str) -> None:
@@ -233,7 +244,7 @@ def _run_at_transaction_start(dbapi: Any, settings: str) -> None:
         return
     result = dbapi.pgconn.exec_(f"BEGIN; {settings}".encode())
     if result.status != ExecStatus.COMMAND_OK:
-        message = (result.error_message or b"").decode(errors="replace")
+        message = (result.error_message or b"").decode(errors="replace").strip()
         raise psycopg.OperationalError(f"could not open a scoped transaction: {message}")
 
 

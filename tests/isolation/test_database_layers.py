@@ -542,3 +542,26 @@ def test_a_failed_flush_inside_a_campus_scope_surfaces_its_own_error(app, db_ses
             db.session.add(Learner(full_name="Twin", email=taken))
             db.session.flush()
         db.session.rollback()
+
+
+def test_a_connection_lost_before_the_campus_setting_is_an_outage_not_a_bug(postgres):
+    """The setting goes straight to psycopg with the BEGIN; when the server has gone, SQLAlchemy
+    still gets its own error (so the app answers 503) and the dead connection leaves the pool."""
+    from sqlalchemy.exc import DBAPIError
+
+    from core.errors import database_unreachable
+    from tenants.scoping import Scope, _apply_database_setting
+
+    engine = create_engine(postgres.app_url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.connection.dbapi_connection.info.backend_pid
+            with psycopg.connect(postgres.superuser_url.replace("+psycopg", ""),
+                                 autocommit=True) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            with pytest.raises(DBAPIError) as raised:
+                _apply_database_setting(connection, Scope(campus_id=1))
+            assert database_unreachable(raised.value)
+            assert connection.invalidated
+    finally:
+        engine.dispose()
