@@ -9,12 +9,13 @@ from typing import Any
 
 from flask import Flask, Response, g, has_request_context, request, session
 from flask_login import current_user
+from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from core.config import load_config
 from core.database import configure_sqlite
-from core.errors import register_error_handlers
+from core.errors import database_unavailable, database_unreachable, register_error_handlers
 from core.extensions import babel, csrf, db, limiter, migrate
 from core.money import format_money
 from core.navigation import nav_items
@@ -161,10 +162,17 @@ def register_transaction_boundary(app: Flask) -> None:
     @app.after_request
     def commit_or_roll_back(response: Response) -> Response:
         # One transaction per request: kept only when the request succeeded.
-        if response.status_code < 400:
-            db.session.commit()
-        else:
-            db.session.rollback()
+        try:
+            if response.status_code < 400:
+                db.session.commit()
+            else:
+                db.session.rollback()
+        except DBAPIError as error:
+            # Error handlers do not see what fails here: a database gone at COMMIT is the same
+            # brief outage as one gone during the view (503), anything else a bug (raised).
+            if not database_unreachable(error):
+                raise
+            return database_unavailable(error)
         return response
 
 

@@ -124,18 +124,23 @@ def register_error_handlers(app: Flask) -> None:
     def handle_database_error(error: DBAPIError) -> Response:
         if not database_unreachable(error):
             return handle_unexpected(error)
-        # The database restarts or fails over: a brief, expected outage, not a bug. The pool
-        # replaces the dead connections (pool_pre_ping) once it is back; `make soak` checks it.
-        log.warning("Database unreachable on %s %s: %s", request.method, request.path,
-                    str(error.orig).strip().splitlines()[0] if error.orig else error)
-        try:
-            db.session.rollback()
-        except DBAPIError:
-            db.session.invalidate()
-        response = error_response(503, "unavailable",
-                                  _("The service is briefly unavailable. Please try again."))
-        response.headers["Retry-After"] = "1"
-        return response
+        return database_unavailable(error)
+
+
+def database_unavailable(error: DBAPIError) -> Response:
+    """503 for a database that is briefly away (a restart, a fail-over): an expected outage, not
+    a bug, so one warning line and no traceback. The pool replaces the dead connections
+    (pool_pre_ping) once it is back; `make soak` checks it."""
+    log.warning("Database unreachable on %s %s: %s", request.method, request.path,
+                str(error.orig).strip().splitlines()[0] if error.orig else error)
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        db.session.invalidate()
+    response = error_response(503, "unavailable",
+                              _("The service is briefly unavailable. Please try again."))
+    response.headers["Retry-After"] = "1"
+    return response
 
 
 def database_unreachable(error: DBAPIError) -> bool:

@@ -57,3 +57,24 @@ def test_readiness_says_down_while_liveness_stays_up(unreachable):
 ])
 def test_only_a_lost_connection_counts_as_an_outage(error, outage):
     assert database_unreachable(error) is outage
+
+
+def test_a_database_gone_at_commit_answers_503_not_500(postgres, postgresql_app):
+    """What fails in the request's COMMIT (after the view) never reaches the error handlers;
+    the transaction boundary answers 503 itself."""
+    from flask import Response
+    from sqlalchemy import text
+
+    from core.extensions import db
+
+    commit = next(f for f in postgresql_app.after_request_funcs[None]
+                  if getattr(f, "__name__", "") == "commit_or_roll_back")
+    with postgresql_app.test_request_context("/", base_url=f"http://molenbeek.{DOMAIN}"):
+        pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with psycopg.connect(postgres.superuser_url.replace("+psycopg", ""),
+                             autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        response = commit(Response("done"))
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        db.session.remove()
