@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask.globals import request_ctx
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
 from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -130,15 +132,24 @@ def register_error_handlers(app: Flask) -> None:
 def database_unavailable(error: DBAPIError) -> Response:
     """503 for a database that is briefly away (a restart, a fail-over): an expected outage, not
     a bug, so one warning line and no traceback. The pool replaces the dead connections
-    (pool_pre_ping) once it is back; `make soak` checks it."""
+    (pool_pre_ping) once it is back; `make soak` checks it.
+
+    Nothing here may touch the database again: no signed-in user (an expired row would reload),
+    no page layout, and a fixed locale instead of the locale selector, which reads the user."""
     log.warning("Database unreachable on %s %s: %s", request.method, request.path,
                 str(error.orig).strip().splitlines()[0] if error.orig else error)
     try:
         db.session.rollback()
     except DBAPIError:
         db.session.invalidate()
-    response = error_response(503, "unavailable",
-                              _("The service is briefly unavailable. Please try again."))
+    with force_locale(g.get("site_locale") or "en"):
+        message = _("The service is briefly unavailable. Please try again.")
+    if wants_json():
+        response = jsonify({"error": {"code": "unavailable", "message": message, "fields": {}}})
+    else:
+        response = Response(f"<!doctype html><title>503</title><p>{escape(message)}</p>",
+                            mimetype="text/html")
+    response.status_code = 503
     response.headers["Retry-After"] = "1"
     return response
 

@@ -59,22 +59,35 @@ def test_only_a_lost_connection_counts_as_an_outage(error, outage):
     assert database_unreachable(error) is outage
 
 
-def test_a_database_gone_at_commit_answers_503_not_500(postgres, postgresql_app):
+def test_a_database_gone_at_commit_answers_503_without_touching_it_again(postgres,
+                                                                          postgresql_app):
     """What fails in the request's COMMIT (after the view) never reaches the error handlers;
-    the transaction boundary answers 503 itself."""
+    the transaction boundary answers 503 itself, and the answer reads nothing from the
+    database (a signed-in user's expired row would otherwise reload from a server that is
+    gone)."""
     from flask import Response
-    from sqlalchemy import text
+    from flask_login import login_user
+    from sqlalchemy import select, text
 
+    from core.auth.models import User
     from core.extensions import db
+    from tests.support.data import manager
+    from tests.support.queries import count_queries
 
     commit = next(f for f in postgresql_app.after_request_funcs[None]
                   if getattr(f, "__name__", "") == "commit_or_roll_back")
     with postgresql_app.test_request_context("/", base_url=f"http://molenbeek.{DOMAIN}"):
+        postgresql_app.preprocess_request()
+        login_user(db.session.scalars(select(User).where(
+            User.email == manager("molenbeek"))).one())
         pid = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
         with psycopg.connect(postgres.superuser_url.replace("+psycopg", ""),
                              autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        response = commit(Response("done"))
+        with count_queries(db.engine) as statements:
+            response = commit(Response("done"))
         assert response.status_code == 503
         assert response.headers["Retry-After"] == "1"
+        assert "briefly unavailable" in response.get_data(as_text=True)
+        assert statements == []
         db.session.remove()
