@@ -13,35 +13,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields
 from sqlalchemy import or_, select
 
-from billing.entities.models import PaymentProvider
-from billing.payments.models import Order, OrderPurpose, OrderStatus
+from billing.payments.models import Order
+from billing.payments.schemas import OrderSchema
 from core.extensions import db
 from tenants.learners.privacy import ERASED_NAME, PersonalDataSource, PersonalRecords
 
 
-class PersonalOrderSchema(Schema):
+class PersonalOrderSchema(OrderSchema):
     """An order as the person it is about sees it: no payment link, no internal ids."""
 
-    id = fields.Integer()
-    purpose = fields.Enum(OrderPurpose, by_value=True)
-    status = fields.Enum(OrderStatus, by_value=True)
-    provider = fields.Enum(PaymentProvider, by_value=True)
-    description = fields.String()
-    payer_name = fields.String()
-    payer_email = fields.String()
-    amount_minor = fields.Integer()
-    currency = fields.String()
-    enrolment_id = fields.Integer(allow_none=True)
-    membership_id = fields.Integer(allow_none=True)
-    registration_id = fields.Integer(allow_none=True)
-    payment_reference = fields.String()
-    created_at = fields.DateTime()
-    paid_at = fields.DateTime(allow_none=True)
-    refunded_at = fields.DateTime(allow_none=True)
-    cancelled_at = fields.DateTime(allow_none=True)
+    class Meta:
+        exclude = ("invoice_id", "payment_intent_id", "refund_id", "last_error", "entry_id",
+                   "refund_entry_id", "payment_url")
 
 
 def _orders_of(records: PersonalRecords) -> list[Order]:
