@@ -17,13 +17,13 @@ from core.config import load_config
 from core.database import configure_sqlite
 from core.errors import database_unavailable, database_unreachable, register_error_handlers
 from core.extensions import babel, csrf, db, limiter, migrate
+from core.i18n import select_locale
 from core.money import format_money
 from core.navigation import nav_items
 from core.security import register_security
 from core.sites import site_url
 
 ROOT = Path(__file__).resolve().parent.parent
-SUPPORTED_LOCALES = ("en", "fr", "nl", "it")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -93,7 +93,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_core(app: Flask) -> None:
-    from core import catalogue, cli, health, home, openapi
+    from core import catalogue, cli, health, home, i18n, layout, openapi
     from core.auth import api as auth_api
     from core.auth import views as auth_views
     from core.catalogue.demo import seed_catalogue
@@ -105,10 +105,12 @@ def register_core(app: Flask) -> None:
                       openapi.bp):
         app.register_blueprint(blueprint)
     partner_views.init_app(app)
+    i18n.init_app(app)
     catalogue.init_app(app)
     register_seeder(app, seed_platform)
     register_seeder(app, seed_catalogue)
     cli.register(app)
+    layout.install(app)
 
     @app.template_filter("money")
     def money_filter(amount_minor: int, currency: str) -> str:
@@ -179,18 +181,3 @@ def register_transaction_boundary(app: Flask) -> None:
 def select_timezone() -> str | None:
     """The campus's timezone on a campus site (times display as the campus lives them)."""
     return g.get("site_timezone") if has_request_context() else None
-
-
-def select_locale() -> str | None:
-    """The user's choice, else the campus's default, else the browser's (CLI: English)."""
-    if not has_request_context():
-        return None
-    chosen = session.get("locale")
-    if chosen in SUPPORTED_LOCALES:
-        return chosen
-    if getattr(current_user, "is_authenticated", False) and getattr(current_user, "locale", None):
-        return current_user.locale
-    site_locale = g.get("site_locale")
-    if site_locale:
-        return site_locale
-    return request.accept_languages.best_match(SUPPORTED_LOCALES) or "en"

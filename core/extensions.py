@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import weakref
+from functools import cached_property
 
 from flask import Flask, current_app, has_app_context, request
-from flask_babel import Babel
+from flask_babel import Babel, Domain
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -138,4 +139,26 @@ csrf = CSRFProtect()
 # warning) until it answers again: a sign-in page never fails because of its throttle.
 limiter = AppLimiter(key_func=client_address, strategy="fixed-window",
                      in_memory_fallback_enabled=True, swallow_errors=True)
-babel = Babel()
+
+
+TRANSLATIONS_CACHE_KEY = "campusflow.translations"
+
+
+class AppDomain(Domain):
+    """The message domain, with its loaded catalogues cached per app.
+
+    Flask-Babel keeps one cache per process, keyed by locale alone: two apps reading different
+    translation directories (the test suite's apps, a worker that builds a second app) would
+    serve each other's catalogues."""
+
+    def get_translations_cache(self, ctx) -> dict:
+        return current_app.extensions.setdefault(TRANSLATIONS_CACHE_KEY, {})
+
+
+class AppBabel(Babel):
+    @cached_property
+    def domain_instance(self) -> Domain:
+        return AppDomain(domain=self.domain)
+
+
+babel = AppBabel()

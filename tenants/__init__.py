@@ -139,6 +139,7 @@ def resolve_request_site() -> None:
     g.site, g.campus = site, campus
     if campus is not None:
         g.site_locale = campus.default_locale
+        g.site_country = campus.country  # core.i18n: languages offered only in some countries
         g.site_timezone = campus.timezone
         g.campus_scope_token = bind_for_request(Scope(campus_id=campus.id), db.session)
 

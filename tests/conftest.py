@@ -29,7 +29,8 @@ from core.extensions import db, limiter
 from tests.support import data
 from tests.support.postgres import ThrowawayPostgres, postgres_bindir, start_postgres
 
-pytest_plugins = ["tests.support.stripe_server", "tests.support.redis_server"]
+pytest_plugins = ["tests.support.stripe_server", "tests.support.redis_server",
+                  "tests.support.catalogues"]
 
 DOMAIN = "localhost:5000"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -48,6 +49,9 @@ def postgres() -> Iterator[ThrowawayPostgres]:
     server.stop()
 
 
+NO_TRANSLATIONS = tempfile.mkdtemp(prefix="campusflow-no-translations-")
+
+
 def _make_app(database_url: str, migration_url: str | None = None, **overrides) -> Flask:
     config = {
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -64,6 +68,11 @@ def _make_app(database_url: str, migration_url: str | None = None, **overrides) 
         "STRIPE_PUBLISHABLE_KEY": None,
         "STRIPE_WEBHOOK_SECRET": None,
         "STRIPE_API_BASE": None,
+        # The suite asserts behaviour in the catalogue's source language (English): pages of a
+        # French or Dutch campus would otherwise read in French or Dutch. The translated pages
+        # are tested with catalogues compiled on purpose (tests/core/test_i18n.py) and in the
+        # browser (tests/browser).
+        "BABEL_TRANSLATION_DIRECTORIES": NO_TRANSLATIONS,
     }
     config.update(overrides)
     return create_app(config)

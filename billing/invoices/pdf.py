@@ -1,6 +1,8 @@
 """The PDF of an invoice (fpdf2): what a bank, an accountant and the partner need on paper.
 
-Amounts and dates are written in the issuer's locale (the campus's default locale; HQ: en_BE).
+Written in the reader's language (core.i18n: their choice, else their campus's default, else their
+browser's) when a person downloads it, amounts and dates in that locale; outside a request (a
+command, an e-mail), in the issuer's locale (the campus's default locale; HQ: en_BE).
 Text is set in DejaVu Sans when the machine has it (Debian: `fonts-dejavu-core`), for any
 character a name may hold; otherwise in the PDF core font Helvetica, with the text reduced to
 Windows-1252 (accents kept, the euro sign kept, other characters transliterated).
@@ -15,8 +17,8 @@ from datetime import date
 from pathlib import Path
 
 from babel.dates import format_date
-from flask import has_app_context
-from flask_babel import force_locale
+from flask import has_app_context, has_request_context
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -26,6 +28,7 @@ from billing.invoices.models import Invoice, InvoiceKind, InvoiceLine, InvoiceSt
 from billing.invoices.vat import format_communication
 from billing.invoices.wording import kind_label, vat_mention
 from core.extensions import db
+from core.i18n import LANGUAGES, current_language, territorial_locale, territory_of
 from core.money import format_money
 from tenants.scoping import all_campuses, bound_campus_id
 
@@ -77,6 +80,19 @@ def issuer_locale(invoice: Invoice) -> str:
     return HQ_LOCALE
 
 
+def document_locale(invoice: Invoice) -> str:
+    """The locale the PDF is written in. In a request: the reader's language (en, fr, nl or it),
+    in their request's territory, else the issuer's (`en` at HQ for a Molenbeek invoice is
+    `en_BE`). Outside one, or for a language invoices are not written in: the issuer's locale."""
+    issuer = issuer_locale(invoice)
+    if not has_request_context():
+        return issuer
+    language = current_language()
+    if language not in LANGUAGES:
+        return issuer
+    return territorial_locale(language, territory_of(str(get_locale())), territory_of(issuer))
+
+
 class _Document(FPDF):
     def __init__(self, footer_text: str, unicode_font: bool) -> None:
         super().__init__(format="A4")
@@ -101,10 +117,11 @@ def _locale(locale: str) -> Iterator[None]:
         yield
 
 
-def invoice_pdf(invoice: Invoice) -> bytes:
-    """The PDF of `invoice` (lines read from the session: bind the invoice's campus first, or
-    load them before)."""
-    locale = issuer_locale(invoice)
+def invoice_pdf(invoice: Invoice, locale: str | None = None) -> bytes:
+    """The PDF of `invoice` in `locale` (default: `document_locale`; an e-mail passes its
+    recipient's). Lines are read from the session: bind the invoice's campus first, or load
+    them before."""
+    locale = locale or document_locale(invoice)
     with _locale(locale):
         return _Writer(invoice, locale).write()
 

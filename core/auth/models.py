@@ -41,6 +41,7 @@ class User(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(BigId, Identity(), primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    locale: Mapped[str | None] = mapped_column(String(8))  # the language chosen (core.i18n)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
         Enum(Role, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])

@@ -44,9 +44,12 @@ def login():
             record_failure()
             form.password.errors = [error.message]
         else:
+            locale = session.get("locale")  # the language chosen before signing in
             session.clear()  # a fresh session on sign-in: no fixation
             login_user(user)
             session["site"] = current_site().key
+            if locale:
+                session["locale"] = locale
             flash(_("Welcome, %(name)s.", name=user.full_name), "success")
             return redirect(safe_next(form.next.data) or url_for("core.home"))
     return render_template("auth/login.html", form=form)
@@ -57,6 +60,9 @@ def login():
 @public
 def logout():
     logout_user()
+    locale = session.get("locale")  # signing out keeps the language
     session.clear()
+    if locale:
+        session["locale"] = locale
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from flask_babel import get_locale
 
 from core.api import PageArgsSchema, load_args, load_json, paginated
 from core.auth.access import roles_required
@@ -33,6 +32,7 @@ from core.catalogue.services import (
     update_course,
     update_track,
 )
+from core.i18n import current_language as request_language
 from core.openapi import documented
 from core.sites import SiteKind, on_sites, public
 
@@ -43,8 +43,9 @@ WRITE_ERRORS = (401, 403, 404, 409, 422)
 
 
 def current_language(requested: str | None = None) -> str:
-    """`requested`, else the request's locale (`fr_BE` → `fr`); titles fall back to English."""
-    return requested or str(get_locale() or "en")[:2]
+    """`requested`, else the request's language (core.i18n: `fr_BE` → `fr`); titles fall back
+    to English."""
+    return requested or request_language()
 
 
 def _course(course, language: str | None = None) -> dict:

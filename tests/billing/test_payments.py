@@ -668,13 +668,15 @@ def test_api_list_filters_and_paginates(app, base, molenbeek_api):
 # ---- CSRF --------------------------------------------------------------------------------------
 
 
-def test_only_the_stripe_webhook_is_exempt_from_csrf(app):
+def test_only_the_stripe_webhook_and_the_language_switcher_are_exempt_from_csrf(app):
     exempt = sorted(
         endpoint for endpoint, view in app.view_functions.items()
         if getattr(view, "csrf_exempt", False)
         or f"{view.__module__}.{view.__name__}" in csrf._exempt_views
     )
-    assert exempt == ["webhooks.stripe_webhook"]
+    # The webhook is signed by Stripe; the switcher refuses cross-site posts by their Origin
+    # (tests/core/test_i18n.py proves it).
+    assert exempt == ["i18n.choose_language", "webhooks.stripe_webhook"]
 
 
 def test_payment_forms_need_their_csrf_token(app, base, site, monkeypatch):
