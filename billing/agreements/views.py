@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -49,8 +50,9 @@ from billing.agreements.services import (
 from billing.invoices.models import Invoice, InvoiceKind
 from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
-from core.database import utcnow
+from core.database import like_pattern, utcnow
 from core.errors import AppError
+from core.exports import Column, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites
 from tenants.scoping import all_campuses
@@ -102,12 +104,48 @@ def _list_args() -> dict[str, Any]:
         return AgreementArgsSchema().load(kept, unknown="exclude")
 
 
+def _period_status(agreement, today) -> str:
+    if agreement.starts_on > today:
+        return _("upcoming")
+    return _("ended") if agreement.ends_on < today else _("running")
+
+
+def _fee(name: str):
+    return lambda a: (getattr(a, name), a.currency)
+
+
+def agreement_columns(today) -> tuple[Column, ...]:
+    return (
+        Column(_l("Agreement"), lambda a: a.title, width=36),
+        Column(_l("Partner"), lambda a: a.partner.name),
+        Column(_l("Track"), lambda a: a.track.name if a.track else _("any")),
+        Column(_l("Campuses"), lambda a: ", ".join(c.name for c in a.campuses), width=36),
+        Column(_l("Starts"), lambda a: a.starts_on, "date"),
+        Column(_l("Ends"), lambda a: a.ends_on, "date"),
+        Column(_l("Currency"), lambda a: a.currency, width=10),
+        Column(_l("Fixed fee per campus"), _fee("fixed_fee_minor"), "money"),
+        Column(_l("Instalments"), lambda a: a.instalments, "number"),
+        Column(_l("Per learner admitted"), _fee("per_admitted_minor"), "money"),
+        Column(_l("Per completion"), _fee("per_completion_minor"), "money"),
+        Column(_l("Per learner certified"), _fee("per_certified_minor"), "money"),
+        Column(_l("Trained target"), lambda a: a.trained_target, "number"),
+        Column(_l("Certified target"), lambda a: a.certified_target, "number"),
+        Column(_l("Status"), lambda a: _period_status(a, today)),
+    )
+
+
 @bp.get("")
 @on_sites(SiteKind.HQ)
 @roles_required(*EDITORS)
+@exportable
 def index():
+    fmt = requested_format()
     args = _list_args()
-    pagination = db.paginate(agreements_query(args["q"], args["partner"], args["active"]),
+    statement = agreements_query(args["q"], args["partner"], args["active"])
+    if fmt:
+        return table_response(fmt, "agreements", agreement_columns(utcnow().date()),
+                              stream(statement))
+    pagination = db.paginate(statement,
                              page=args["page"], per_page=PER_PAGE, max_per_page=MAX_PER_PAGE,
                              error_out=False)
     filters = {k: ("yes" if v is True else "no" if v is False else v)
@@ -204,12 +242,31 @@ def detail(agreement_id: int):
 # --- invoice runs ----------------------------------------------------------------------------
 
 
-def run_invoices_query(month_key: str):
-    """The partner invoices of the runs of a month (`YYYY-MM`), every campus."""
-    return (select(Invoice)
-            .where(Invoice.kind == InvoiceKind.PARTNER,
-                   Invoice.run_key.like(f"agreement:%:{month_key}"))
-            .order_by(Invoice.campus_id, Invoice.number))
+def run_invoices_query(month_key: str, search: str = ""):
+    """The partner invoices of the runs of a month (`YYYY-MM`), every campus; `search` finds a
+    part of the invoice number (taken literally)."""
+    statement = (select(Invoice)
+                 .where(Invoice.kind == InvoiceKind.PARTNER,
+                        Invoice.run_key.like(f"agreement:%:{month_key}"))
+                 .order_by(Invoice.campus_id, Invoice.number))
+    if term := search.strip():
+        statement = statement.where(Invoice.number.ilike(like_pattern(term), escape="\\"))
+    return statement
+
+
+def run_invoice_columns(campuses: dict[int, tuple[str, str]]) -> tuple[Column, ...]:
+    return (
+        Column(_l("Number"), lambda i: i.number or _("draft"), width=16),
+        Column(_l("Campus"), lambda i: campuses.get(i.campus_id, ("", ""))[1]),
+        Column(_l("Partner"), lambda i: (i.recipient_details or {}).get("name", "")),
+        Column(_l("From"), lambda i: i.period_start, "date"),
+        Column(_l("To"), lambda i: i.period_end, "date"),
+        Column(_l("Issued"), lambda i: i.issued_on, "date"),
+        Column(_l("Total"), lambda i: (i.total_minor, i.currency), "money"),
+        Column(_l("Currency"), lambda i: i.currency, width=10),
+        Column(_l("Status"), lambda i: i.status.value, width=10),
+        Column(_l("Agreement"), lambda i: i.agreement_id, "number"),
+    )
 
 
 def _shown_month(value: str | None):
@@ -226,22 +283,30 @@ def _render_runs(values: dict, errors: dict | None = None, message: str | None =
                  status: int = 200):
     month = _shown_month(values.get("month"))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
+    search = request.args.get("q", "")[:200].strip()
     with all_campuses(db.session):
-        invoices = db.paginate(run_invoices_query(f"{month:%Y-%m}"), page=page,
+        invoices = db.paginate(run_invoices_query(f"{month:%Y-%m}", search), page=page,
                                per_page=INVOICES_PER_PAGE, max_per_page=MAX_PER_PAGE,
                                error_out=False)
     last = session.pop(LAST_RUN_KEY, None) if status == 200 else None
     return render_template(
         "agreements/runs.html", values=values, errors=errors or {}, message=message,
-        month=month, invoices=invoices, campuses=campus_names(), last_run=last,
+        month=month, invoices=invoices, campuses=campus_names(), last_run=last, search=search,
         latest_month=previous_month(utcnow().date())), status
 
 
 @runs_bp.get("", endpoint="index")
 @on_sites(SiteKind.HQ)
 @roles_required(*EDITORS)
+@exportable
 def runs_index():
+    fmt = requested_format()
     month = _shown_month(request.args.get("month"))
+    if fmt:
+        statement = run_invoices_query(f"{month:%Y-%m}", request.args.get("q", "")[:200])
+        with all_campuses(db.session):
+            return table_response(fmt, f"partner-invoices-{month:%Y-%m}",
+                                  run_invoice_columns(campus_names()), stream(statement))
     return _render_runs({"month": f"{month:%Y-%m}"})
 
 

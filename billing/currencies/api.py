@@ -19,13 +19,14 @@ EDITORS = (Role.HQ_ADMIN,)
 
 @bp.get("")
 @documented("Exchange rates (units of a currency per euro), newest day first; `currency` "
-            "filters", query=FxRateArgsSchema, response=FxRateSchema, paginated=True)
+            "filters; `q` finds a part of the currency or of the day (`2026-11`)",
+            query=FxRateArgsSchema, response=FxRateSchema, paginated=True)
 @on_sites(SiteKind.HQ)
 @roles_required(*EDITORS)
 def list_rates():
     args = load_args(FxRateArgsSchema())
-    return paginated(rates_query(args["currency"] or None), FxRateSchema(), args["page"],
-                     args["per_page"])
+    return paginated(rates_query(args["currency"] or None, args["q"]), FxRateSchema(),
+                     args["page"], args["per_page"])
 
 
 @bp.post("")

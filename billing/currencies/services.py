@@ -10,9 +10,10 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from babel.numbers import list_currencies
 from flask_babel import gettext as _
-from sqlalchemy import Select, select
+from sqlalchemy import Select, String, cast, or_, select
 
 from billing.currencies.models import REPORTING_CURRENCY, FxRate
+from core.database import like_pattern
 from core.errors import InvalidInput
 from core.extensions import db
 from core.money import minor_digits
@@ -107,11 +108,16 @@ def import_rates(rows: Iterable[tuple[date, str, Decimal]]) -> int:
     return count
 
 
-def rates_query(currency: str | None = None) -> Select:
-    """Rates, newest day first (then currency), optionally of one currency only."""
+def rates_query(currency: str | None = None, search: str = "") -> Select:
+    """Rates, newest day first (then currency), optionally of one currency only; `search`
+    finds a part of the currency code or of the day (`2026-11`), taken literally."""
     statement = select(FxRate).order_by(FxRate.day.desc(), FxRate.currency, FxRate.id.desc())
     if currency:
         statement = statement.where(FxRate.currency == currency.strip().upper())
+    if term := search.strip():
+        pattern = like_pattern(term)
+        statement = statement.where(or_(FxRate.currency.ilike(pattern, escape="\\"),
+                                        cast(FxRate.day, String).like(pattern, escape="\\")))
     return statement
 
 

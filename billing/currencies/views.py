@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, ValidationError
 
 from billing.currencies.api import EDITORS
@@ -21,6 +22,7 @@ from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.database import utcnow
 from core.errors import AppError, InvalidInput
+from core.exports import Column, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites
 
@@ -28,12 +30,18 @@ bp = Blueprint("fx", __name__, url_prefix="/fx")
 
 PER_PAGE = 25
 MAX_UPLOAD_BYTES = 1024 * 1024  # a year of daily rates for every currency is far smaller
+COLUMNS = (
+    Column(_l("Day"), lambda rate: rate.day, "date"),
+    Column(_l("Currency"), lambda rate: rate.currency, width=10),
+    Column(_l("Units per euro"), lambda rate: rate.rate, "number", width=16),
+    Column(_l("Entered"), lambda rate: rate.created_at, "datetime"),
+)
 
 
 def _list_args() -> dict[str, Any]:
     """The list filters; a malformed one is dropped rather than refused."""
     values = {k: v for k, v in request.args.to_dict().items()
-              if k in ("currency", "page") and v.strip()}
+              if k in ("currency", "page", "q") and v.strip()}
     try:
         return FxRateArgsSchema().load(values, unknown=EXCLUDE)
     except ValidationError as error:
@@ -45,10 +53,11 @@ def _render(values: dict | None = None, errors: dict | None = None,
             upload_errors: dict | None = None, message: str | None = None, status: int = 200):
     args = _list_args()
     currency = args["currency"].upper()
-    pagination = db.paginate(rates_query(currency or None), page=args["page"], per_page=PER_PAGE,
-                             max_per_page=MAX_PER_PAGE, error_out=False)
+    pagination = db.paginate(rates_query(currency or None, args["q"]), page=args["page"],
+                             per_page=PER_PAGE, max_per_page=MAX_PER_PAGE, error_out=False)
     page = render_template(
         "fx/index.html", pagination=pagination, currency=currency, currencies=rate_currencies(),
+        search=args["q"].strip(),
         values=values or {"day": utcnow().date().isoformat()}, errors=errors or {},
         upload_errors=upload_errors or {}, message=message)
     return page, status
@@ -57,7 +66,12 @@ def _render(values: dict | None = None, errors: dict | None = None,
 @bp.get("")
 @on_sites(SiteKind.HQ)
 @roles_required(*EDITORS)
+@exportable
 def index():
+    if fmt := requested_format():
+        args = _list_args()
+        return table_response(fmt, "fx-rates", COLUMNS,
+                              stream(rates_query(args["currency"] or None, args["q"])))
     return _render()
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 from stdnum import iban
 
@@ -27,6 +28,7 @@ from core.auth.access import roles_required
 from core.auth.models import Role
 from core.database import utcnow
 from core.errors import AppError
+from core.exports import Column, batches, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites
 
@@ -52,13 +54,44 @@ def labels() -> dict[str, Any]:
             "manual_only_countries": sorted(MANUAL_ONLY_COUNTRIES)}
 
 
+def _provider_label(provider: PaymentProvider) -> str:
+    return str(labels()["provider_labels"][provider])
+
+
+# Rows: EntityRow (the entity, its campus, whether its prefix is in use).
+COLUMNS = (
+    Column(_l("Campus"), lambda row: row.campus_name or _("HQ")),
+    Column(_l("Invoice prefix"), lambda row: row.entity.code, width=10),
+    Column(_l("Prefix in use"), lambda row: _("yes") if row.code_locked else _("no"), width=10),
+    Column(_l("Legal name"), lambda row: row.entity.legal_name, width=36),
+    Column(_l("Address"), lambda row: row.entity.address, width=40),
+    Column(_l("Country"), lambda row: row.entity.country, width=10),
+    Column(_l("VAT number"), lambda row: row.entity.vat_number),
+    Column(_l("VAT rate"), lambda row: row.entity.vat_rate / 100, "percent"),
+    Column(_l("IBAN"), lambda row: format_iban(row.entity.iban), width=30),
+    Column(_l("BIC"), lambda row: row.entity.bic, width=12),
+    Column(_l("Payments"), lambda row: _provider_label(row.entity.payment_provider), width=36),
+    Column(_l("Payment terms (days)"), lambda row: row.entity.payment_terms_days, "number"),
+)
+
+
+def _rows(entities):
+    for batch in batches(entities):
+        yield from entity_rows(batch)
+
+
 @bp.get("/billing/entities")
 @on_sites(SiteKind.HQ)
 @roles_required(*EDITORS)
+@exportable
 def index():
+    fmt = requested_format()
     search = request.args.get("q", "")[:200]
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     ensure_campus_entities()
+    if fmt:
+        return table_response(fmt, "billing-entities", COLUMNS,
+                              _rows(stream(entities_query(search))))
     pagination = db.paginate(entities_query(search), page=page, per_page=PER_PAGE,
                              max_per_page=MAX_PER_PAGE, error_out=False)
     return render_template("entities/index.html", pagination=pagination, search=search,

@@ -65,13 +65,13 @@ def report():
 
 
 @bp.get("/impact-targets")
-@documented("Impact targets (HQ)", query=PageArgsSchema, response=ImpactTargetSchema,
-            paginated=True)
+@documented("Impact targets (HQ); `q` finds a part of the label", query=PageArgsSchema,
+            response=ImpactTargetSchema, paginated=True)
 @on_sites(SiteKind.HQ)
 @roles_required(*READERS)
 def list_targets():
     args = load_args(PageArgsSchema())
-    page = db.paginate(targets_query(), page=args["page"], per_page=args["per_page"],
+    page = db.paginate(targets_query(args["q"]), page=args["page"], per_page=args["per_page"],
                        max_per_page=MAX_PER_PAGE, error_out=False)
     schema = ImpactTargetSchema(campuses=campus_slugs(page.items))
     return {"items": schema.dump(page.items, many=True), "page": page.page,

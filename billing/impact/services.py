@@ -32,6 +32,7 @@ from sqlalchemy.orm import aliased, selectinload
 
 from billing.impact.models import ImpactTarget
 from core.catalogue.models import Course, Track, course_certifications
+from core.database import like_pattern
 from core.errors import InvalidInput, NotFound
 from core.extensions import db
 from core.partners.models import Partner
@@ -457,9 +458,13 @@ def impact_report(partner: str | None = None, track: str | None = None,
 # --- target administration -----------------------------------------------------------------
 
 
-def targets_query() -> Select:
-    """Every target, by label, with partner and track loaded (campus slugs: `campus_slugs`)."""
-    return _matching_targets(ImpactFilters())
+def targets_query(search: str = "") -> Select:
+    """Every target, by label, with partner and track loaded (campus slugs: `campus_slugs`);
+    `search` finds a part of the label (taken literally)."""
+    statement = _matching_targets(ImpactFilters())
+    if term := search.strip():
+        statement = statement.where(ImpactTarget.label.ilike(like_pattern(term), escape="\\"))
+    return statement
 
 
 def campus_slugs(targets: Iterable[ImpactTarget]) -> dict[int, str]:

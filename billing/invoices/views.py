@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import EXCLUDE, Schema, ValidationError
+from sqlalchemy import select
 
 from billing.invoices.api import (
     ACTION_SITES,
@@ -38,6 +40,7 @@ from billing.invoices.services import (
     credit_invoice,
     credit_notes_of,
     credited_numbers,
+    invoices_query,
     issue_invoice,
     mark_invoice_paid,
     reference_of,
@@ -47,6 +50,7 @@ from billing.invoices.vat import format_communication
 from billing.invoices.wording import kind_label, vat_mention
 from core.auth.access import roles_required
 from core.errors import AppError
+from core.exports import Column, batches, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.money import format_money
 from core.sites import SiteKind, on_sites
@@ -79,10 +83,68 @@ def _form_values() -> dict[str, str]:
     return values
 
 
+def _billed_to(invoice: Invoice) -> str:
+    return invoice.partner.name if invoice.partner else (invoice.recipient_details or {}).get(
+        "name", "")
+
+
+def export_columns(campus_slugs: dict[int, str] | None) -> tuple[Column, ...]:
+    """Rows: (invoice, numbers of the invoices credit notes cancel); the campus on `hq.`."""
+    campus = (Column(_l("Campus"), lambda row: campus_slugs.get(row[0].campus_id, ""), width=14),
+              ) if campus_slugs is not None else ()
+    return (
+        Column(_l("Number"), lambda row: row[0].number or _("Draft #%(id)d", id=row[0].id),
+               width=16),
+        Column(_l("Kind"), lambda row: kind_label(row[0].kind)),
+        Column(_l("Credits"), lambda row: row[1].get(row[0].credits_invoice_id), width=16),
+        *campus,
+        Column(_l("Billed to"), lambda row: _billed_to(row[0])),
+        Column(_l("Issued"), lambda row: row[0].issued_on, "date"),
+        Column(_l("Due"), lambda row: row[0].due_on, "date"),
+        Column(_l("Subtotal"), lambda row: (row[0].subtotal_minor, row[0].currency), "money"),
+        Column(_l("VAT"), lambda row: (row[0].vat_minor, row[0].currency), "money"),
+        Column(_l("Total"), lambda row: (row[0].total_minor, row[0].currency), "money"),
+        Column(_l("Currency"), lambda row: row[0].currency, width=10),
+        Column(_l("Status"), lambda row: status_labels()[row[0].status]),
+        Column(_l("Paid"), lambda row: row[0].paid_at, "datetime"),
+    )
+
+
+def _with_credited(invoices):
+    for batch in batches(invoices):
+        numbers = credited_numbers(batch)
+        yield from ((invoice, numbers) for invoice in batch)
+
+
+def _export(fmt: str, args: dict[str, Any]):
+    """Every invoice the list shows with these filters, as this site sees them (see
+    `invoice_page`)."""
+    kind = site_kind()
+    filters = {"q": args["q"], "status": args.get("status"), "kind": args.get("kind")}
+    if kind is SiteKind.CAMPUS:
+        return table_response(fmt, f"invoices-{g.campus.slug}", export_columns(None),
+                              _with_credited(stream(invoices_query(**filters))))
+    with all_campuses(db.session):
+        if kind is SiteKind.PARTNERS:
+            statement = invoices_query(**filters, partner_id=current_user.partner_id)
+            return table_response(fmt, "invoices", export_columns(None),
+                                  _with_credited(stream(statement)))
+        slugs = {row.id: row.slug for row in db.session.execute(select(Campus.id, Campus.slug))}
+        campus_id = None
+        if args.get("campus"):
+            campus_id = next((i for i, slug in slugs.items() if slug == args["campus"]), -1)
+        statement = invoices_query(**filters, campus_id=campus_id)
+        return table_response(fmt, "invoices-network", export_columns(slugs),
+                              _with_credited(stream(statement)))
+
+
 @bp.get("")
 @on_sites(*READ_SITES)
 @roles_required(*READERS)
+@exportable
 def index():
+    if fmt := requested_format():  # invalid filters: 422, never every invoice
+        return _export(fmt, args_schema().load(request.args.to_dict(), unknown=EXCLUDE))
     raw = request.args.to_dict()
     try:
         args = args_schema().load(raw, unknown=EXCLUDE)

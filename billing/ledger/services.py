@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from billing.currencies.services import rate_for, to_eur_minor
 from billing.ledger.models import EntrySource, RevenueEntry, RevenueRollup, RevenueStream
+from core.database import like_pattern
 from core.errors import Conflict, InvalidInput, NotFound
 from core.extensions import db
 from tenants.scoping import bound_campus_id
@@ -97,9 +98,13 @@ def get_entry(entry_id: int) -> RevenueEntry:
 
 
 def entries_query(start: date | None = None, end: date | None = None,
-                  stream: RevenueStream | None = None) -> Select:
+                  stream: RevenueStream | None = None, search: str = "") -> Select:
+    """Entries of the bound campus, newest first, from `start` to `end` (inclusive), of a
+    stream; `search` finds a part of the memo (taken literally)."""
     statement = select(RevenueEntry).order_by(RevenueEntry.occurred_on.desc(),
                                               RevenueEntry.id.desc())
+    if term := search.strip():
+        statement = statement.where(RevenueEntry.memo.ilike(like_pattern(term), escape="\\"))
     if start:
         statement = statement.where(RevenueEntry.occurred_on >= start)
     if end:

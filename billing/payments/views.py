@@ -30,6 +30,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import select
@@ -51,6 +52,7 @@ from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.auth.models import Role, User
 from core.errors import AppError, NotFound
+from core.exports import Column, exportable, requested_format, stream, table_response
 from core.extensions import client_address, db, limiter
 from core.sites import SiteKind, on_sites, public
 from tenants.campuses.services import today_at
@@ -60,6 +62,20 @@ bp = Blueprint("payments", __name__)
 
 MONEY_ROLES = (Role.HQ_ADMIN, Role.CAMPUS_MANAGER)
 PER_PAGE = 25
+COLUMNS = (
+    Column(_l("Order"), lambda order: order.id, "number", width=8),
+    Column(_l("Created"), lambda order: order.created_at, "datetime"),
+    Column(_l("For"), lambda order: services.purpose_label(order.purpose)),
+    Column(_l("Description"), lambda order: order.description, width=40),
+    Column(_l("Payer"), lambda order: order.payer_name),
+    Column(_l("Payer's e-mail"), lambda order: order.payer_email),
+    Column(_l("Amount"), lambda order: (order.amount_minor, order.currency), "money"),
+    Column(_l("Currency"), lambda order: order.currency, width=10),
+    Column(_l("Status"), lambda order: services.status_label(order.status)),
+    Column(_l("Paid"), lambda order: order.paid_at, "datetime"),
+    Column(_l("Refunded"), lambda order: order.refunded_at, "datetime"),
+    Column(_l("Payment reference"), lambda order: order.payment_reference),
+)
 CARD_ATTEMPT_LIMIT = "20 per hour"  # per address: a public card form invites card testing
 
 
@@ -96,7 +112,12 @@ def _link(order: Order) -> str:
 @bp.get("/orders")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*MONEY_ROLES)
+@exportable
 def orders():
+    if fmt := requested_format():  # invalid filters: 422, never every order
+        args = OrderArgsSchema().load(request.args.to_dict(), unknown=EXCLUDE)
+        return table_response(fmt, f"orders-{g.campus.slug}", COLUMNS, stream(
+            services.orders_query(args["status"], args["purpose"], args["q"])))
     try:
         args = OrderArgsSchema().load(request.args.to_dict(), unknown=EXCLUDE)
     except ValidationError as error:
@@ -414,6 +435,8 @@ def pay_invoice(number: str):
             except AppError as error:
                 db.session.rollback()
                 return _invoice_page(invoice, None, message=error.message, status=error.status)
+            flash(_("Card payment of invoice %(number)s started: enter the card details below.",
+                    number=invoice.number), "info")
             return redirect(url_for("payments.pay_invoice", number=invoice.number))
         action = url_for("payments.pay_invoice", number=invoice.number)
         return _take_card(order, action=action, public_page=True, success_url=action,

@@ -38,7 +38,7 @@ READERS = (Role.PARTNER_CONTACT,)
 def list_agreements():
     args = load_args(PageArgsSchema())
     partner_id = current_user.partner_id
-    page = db.paginate(agreements_query(partner_id), page=args["page"],
+    page = db.paginate(agreements_query(partner_id, args["q"]), page=args["page"],
                        per_page=args["per_page"], max_per_page=MAX_PER_PAGE, error_out=False)
     return {"items": PartnerAgreementSchema().dump(agreement_views(partner_id, page.items),
                                                    many=True),

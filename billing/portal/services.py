@@ -34,6 +34,7 @@ from billing.impact.services import (
 )
 from billing.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from core.catalogue.models import Course
+from core.database import like_pattern
 from core.errors import NotFound
 from core.extensions import db
 from tenants.applications.models import Application, ApplicationStatus
@@ -84,11 +85,15 @@ class AgreementView:
         return "ended" if today > self.agreement.ends_on else "running"
 
 
-def agreements_query(partner_id: int) -> Select:
-    """The partner's agreements, newest period first, with track and campuses loaded."""
-    return (select(Agreement).where(Agreement.partner_id == partner_id)
-            .options(selectinload(Agreement.track), selectinload(Agreement.campuses))
-            .order_by(Agreement.starts_on.desc(), Agreement.id.desc()))
+def agreements_query(partner_id: int, search: str = "") -> Select:
+    """The partner's agreements, newest period first, with track and campuses loaded;
+    `search` narrows them to titles containing it."""
+    statement = (select(Agreement).where(Agreement.partner_id == partner_id)
+                 .options(selectinload(Agreement.track), selectinload(Agreement.campuses))
+                 .order_by(Agreement.starts_on.desc(), Agreement.id.desc()))
+    if search:
+        statement = statement.where(Agreement.title.ilike(like_pattern(search), escape="\\"))
+    return statement
 
 
 def get_agreement(partner_id: int, agreement_id: int) -> Agreement:

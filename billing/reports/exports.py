@@ -2,13 +2,18 @@
 
 Amounts are written in EUR with two decimals, computed from integer cents with Decimal
 (`core.money.to_major`): never a float division. XlsxWriter writes a Decimal as its exact text.
+
+The CSV file is one table (campus, month, stream), written with the cells of `core.exports` (the
+one export mechanism: formula-safe text, Decimal amounts); its headers are machine names, as other
+tools read it. The workbook has two sheets (a summary and the detail), which a one-table export
+cannot hold: it is built here.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from decimal import Decimal
 
@@ -17,22 +22,25 @@ from flask_babel import gettext as _
 
 from billing.currencies.models import REPORTING_CURRENCY
 from billing.reports.services import Consolidated, RevenueReport
+from core.exports import MIMETYPES, Column, csv_cell
 from core.money import to_major
 
-CSV_MIMETYPE = "text/csv"
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DETAIL_HEADER = ("campus", "campus_name", "month", "stream", "amount_eur")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_MIMETYPE = MIMETYPES["csv"]
+XLSX_MIMETYPE = MIMETYPES["xlsx"]
+# Rows: (campus slug, campus name, month `YYYY-MM`, stream, amount in EUR cents).
+DETAIL_COLUMNS = (
+    Column("campus", lambda row: row[0]),
+    Column("campus_name", lambda row: row[1]),
+    Column("month", lambda row: row[2]),
+    Column("stream", lambda row: row[3]),
+    Column("amount_eur", lambda row: (row[4], REPORTING_CURRENCY), "money"),
+)
+DETAIL_HEADER = tuple(column.header for column in DETAIL_COLUMNS)
 
 
 def eur(amount_minor: int) -> Decimal:
     """Integer euro cents → Decimal euros with two places (12000 → Decimal("120.00"))."""
     return to_major(amount_minor, REPORTING_CURRENCY)
-
-
-def _text(value: str) -> str:
-    # A spreadsheet would run a cell starting with "=" (CSV injection): keep it text.
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def _month(value: date) -> str:
@@ -44,19 +52,25 @@ def export_name(start: date, end: date, extension: str) -> str:
     return f"revenue-{_month(start)}-to-{_month(end)}.{extension}"
 
 
-def _detail_rows(report: RevenueReport, names: Mapping[str, str]):
+def _report_rows(report: RevenueReport, names: Mapping[str, str]) -> Iterator[tuple]:
     for row in report.rows:
         yield (row["campus"], names.get(row["campus"], row["campus"]), row["month"],
-               row["stream"], eur(row["amount_eur_minor"]))
+               row["stream"], row["amount_eur_minor"])
+
+
+def _detail_rows(report: RevenueReport, names: Mapping[str, str]):
+    for campus, name, month, stream, amount_minor in _report_rows(report, names):
+        yield campus, name, month, stream, eur(amount_minor)
 
 
 def revenue_csv(report: RevenueReport, names: Mapping[str, str]) -> str:
-    """One line per campus, month and stream: `campus,campus_name,month,stream,amount_eur`."""
+    """One line per campus, month and stream: `campus,campus_name,month,stream,amount_eur`
+    (the byte order mark is the caller's)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(DETAIL_HEADER)
-    for campus, name, month, stream, amount in _detail_rows(report, names):
-        writer.writerow((campus, _text(name), month, stream, f"{amount:.2f}"))
+    for row in _report_rows(report, names):
+        writer.writerow([csv_cell(column.kind, column.value(row)) for column in DETAIL_COLUMNS])
     return out.getvalue()
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Select, select
 from billing.invoices.models import Invoice, InvoiceKind
 from billing.ledger.models import RevenueStream
 from billing.royalties.models import RoyaltyRate
-from core.database import utcnow
+from core.database import like_pattern, utcnow
 from core.errors import InvalidInput
 from core.extensions import db
 from tenants.campuses.models import Campus
@@ -90,10 +90,13 @@ def set_rates(cells: Iterable[Mapping[str, Any]]) -> int:
     return changed
 
 
-def statements_query(month=None, campus_id: int | None = None) -> Select:
+def statements_query(month=None, campus_id: int | None = None, search: str = "") -> Select:
     """Royalty statements, newest month first then by campus; every campus when none is bound
-    (HQ reads it under `all_campuses`), the bound campus's own otherwise."""
+    (HQ reads it under `all_campuses`), the bound campus's own otherwise. `search` finds a part
+    of the statement's number (taken literally)."""
     statement = select(Invoice).where(Invoice.kind == InvoiceKind.ROYALTY)
+    if term := search.strip():
+        statement = statement.where(Invoice.number.ilike(like_pattern(term), escape="\\"))
     if month is not None:
         statement = statement.where(Invoice.period_start == month)
     if campus_id is not None:

@@ -14,9 +14,10 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from billing.agreements.runs import (
     check_month_is_over,
@@ -32,12 +33,19 @@ from billing.royalties.schemas import (
     RunMonthSchema,
     StatementArgsSchema,
 )
-from billing.royalties.services import rate_grid, set_rates, statements_query
+from billing.royalties.services import (
+    ZERO,
+    rate_grid,
+    rates_by_campus,
+    set_rates,
+    statements_query,
+)
 from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.auth.models import Role
-from core.database import utcnow
+from core.database import like_pattern, utcnow
 from core.errors import AppError
+from core.exports import Column, batches, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.sites import SiteKind, current_site, on_sites
 from tenants.campuses.models import Campus
@@ -57,6 +65,27 @@ def _flat(messages: Any) -> dict[str, list[str]]:
     return {k: (v if isinstance(v, list) else [str(v)]) for k, v in messages.items()}
 
 
+def statement_columns(names: dict[int, str] | None) -> tuple[Column, ...]:
+    """A statement's row; with its campus's name on `hq.` (`names`: campus id → name)."""
+    campus = (Column(_l("Campus"), lambda i: names.get(i.campus_id, "")),) if names else ()
+    return (
+        Column(_l("Number"), lambda i: i.number or _("draft"), width=16),
+        *campus,
+        Column(_l("Month"), lambda i: f"{i.period_start:%Y-%m}" if i.period_start else "",
+               width=10),
+        Column(_l("Issued"), lambda i: i.issued_on, "date"),
+        Column(_l("Due"), lambda i: i.due_on, "date"),
+        Column(_l("Total"), lambda i: (i.total_minor, i.currency), "money"),
+        Column(_l("Currency"), lambda i: i.currency, width=10),
+        Column(_l("Status"), lambda i: i.status.value, width=10),
+        Column(_l("Paid"), lambda i: i.paid_at, "datetime"),
+    )
+
+
+def _search() -> str:
+    return request.args.get("q", "")[:200].strip()
+
+
 def _statement_args() -> dict[str, Any]:
     values = {k: v for k, v in request.args.to_dict().items()
               if k in ("month", "campus", "page")}
@@ -72,18 +101,24 @@ def _campuses() -> list[Any]:
                               .order_by(Campus.name)).all()
 
 
-def _render_hq(values: dict, errors: dict | None = None, message: str | None = None,
-               status: int = 200):
-    args = _statement_args()
-    campuses = _campuses()
+def _hq_statements(args: dict[str, Any], campuses: list[Any]):
     campus_id = next((c.id for c in campuses if c.slug == args["campus"]), None)
     month = parse_month(args["month"]) if args["month"] else None
     if args["campus"] and campus_id is None:
         campus_id = -1  # an unknown campus has no statement
+    return statements_query(month, campus_id, _search())
+
+
+def _render_hq(values: dict, errors: dict | None = None, message: str | None = None,
+               status: int = 200):
+    args = _statement_args()
+    campuses = _campuses()
     with all_campuses(db.session):
-        pagination = db.paginate(statements_query(month, campus_id), page=args["page"],
+        pagination = db.paginate(_hq_statements(args, campuses), page=args["page"],
                                  per_page=PER_PAGE, max_per_page=MAX_PER_PAGE, error_out=False)
     filters = {k: args[k] for k in ("month", "campus") if args[k]}
+    if _search():
+        filters["q"] = _search()
     last = session.pop(LAST_RUN_KEY, None) if status == 200 else None
     return render_template(
         "royalties/hq.html", pagination=pagination, filters=filters, values=values,
@@ -99,14 +134,27 @@ def _default_month_value() -> str:
 @bp.get("")
 @on_sites(SiteKind.HQ, SiteKind.CAMPUS)
 @roles_required(*READERS)
+@exportable
 def index():
+    fmt = requested_format()
     site = current_site()
     if site is not None and site.kind is SiteKind.HQ:
+        if fmt:
+            campuses = _campuses()
+            statement = _hq_statements(_statement_args(), campuses)
+            with all_campuses(db.session):
+                return table_response(fmt, "royalty-statements", statement_columns(
+                    {c.id: c.name for c in campuses}), stream(statement))
         return _render_hq({"month": _default_month_value()})
+    statement = statements_query(search=_search())
+    if fmt:
+        return table_response(fmt, f"royalty-statements-{g.campus.slug}",
+                              statement_columns(None), stream(statement))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    pagination = db.paginate(statements_query(), page=page, per_page=PER_PAGE,
+    pagination = db.paginate(statement, page=page, per_page=PER_PAGE,
                              max_per_page=MAX_PER_PAGE, error_out=False)
-    return render_template("royalties/campus.html", pagination=pagination, campus=g.campus)
+    return render_template("royalties/campus.html", pagination=pagination, campus=g.campus,
+                           search=_search())
 
 
 @bp.post("/run")
@@ -137,24 +185,58 @@ def field_name(campus: str, stream: str) -> str:
     return f"rate-{campus}-{stream}"
 
 
+def _rate_campuses(search: str):
+    """The campuses of the rate grid, by name; `search` finds a part of the name or slug."""
+    statement = select(Campus).order_by(Campus.name, Campus.slug)
+    if search:
+        pattern = like_pattern(search)
+        statement = statement.where(or_(Campus.name.ilike(pattern, escape="\\"),
+                                        Campus.slug.ilike(pattern, escape="\\")))
+    return statement
+
+
+def _rate_rows(campuses):
+    """(campus, {stream value: rate}) for each campus, the rates read once per batch."""
+    for batch in batches(campuses):
+        rates = rates_by_campus(c.id for c in batch)
+        for campus in batch:
+            yield campus, {s.value: rates.get((campus.id, s.value), ZERO)
+                           for s in RevenueStream}
+
+
+def rate_columns() -> tuple[Column, ...]:
+    labels = stream_labels()
+    return (Column(_l("Campus"), lambda row: row[0].name),
+            Column(_l("Slug"), lambda row: row[0].slug, width=14),
+            *(Column(labels[s], lambda row, s=s: row[1][s.value] / 100, "percent")
+              for s in RevenueStream))
+
+
 def _render_rates(values: dict[str, str] | None = None, errors: dict | None = None,
                   message: str | None = None, status: int = 200):
-    grid = rate_grid()
-    campuses: dict[str, str] = {}
-    for cell in grid:
-        campuses.setdefault(cell.campus, cell.campus_name)
-    if values is None:
-        values = {field_name(c.campus, c.stream): format(c.rate, "f") for c in grid}
+    search = _search()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    pagination = db.paginate(_rate_campuses(search), page=page, per_page=PER_PAGE,
+                             max_per_page=MAX_PER_PAGE, error_out=False)
+    campuses = {c.slug: c.name for c in pagination.items}
+    if values is None or errors:
+        grid = {field_name(c.slug, stream): format(rate, "f")
+                for c, rates in _rate_rows(pagination.items) for stream, rate in rates.items()}
+        values = {**grid, **(values or {})}
     return render_template(
         "royalties/rates.html", campuses=campuses, streams=list(RevenueStream),
         stream_labels=stream_labels(), values=values, errors=errors or {}, message=message,
-        field_name=field_name), status
+        field_name=field_name, pagination=pagination, search=search), status
 
 
 @bp.get("/rates")
 @on_sites(SiteKind.HQ)
 @roles_required(*HQ)
+@exportable
 def rates():
+    if fmt := requested_format():
+        return table_response(fmt, "royalty-rates", rate_columns(),
+                              _rate_rows(stream(_rate_campuses(_search()))))
     return _render_rates()
 
 

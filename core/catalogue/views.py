@@ -35,11 +35,13 @@ from core.catalogue.services import (
     list_certifications,
     list_tracks,
     retire_course,
+    tracks_query,
     update_certification,
     update_course,
     update_track,
 )
 from core.errors import AppError, Conflict
+from core.exports import Column, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites, public
 
@@ -95,15 +97,33 @@ def detail(course_id: int):
 
 # --- HQ: courses -----------------------------------------------------------------------------
 
+COURSE_COLUMNS = (
+    Column(_l("Code"), lambda course: course.code, width=12),
+    *(Column(_l("Title (%(language)s)", language=LANGUAGE_NAMES[language]),
+             lambda course, language=language: getattr(course, f"title_{language}"))
+      for language in LANGUAGES),
+    Column(_l("Track"), lambda course: course.track.name),
+    Column(_l("Level"), lambda course: str(LEVEL_LABELS[course.level])),
+    Column(_l("Hours"), lambda course: course.hours, "number"),
+    Column(_l("Certifications"),
+           lambda course: ", ".join(c.exam_code for c in course.certifications)),
+    Column(_l("Retired on"), lambda course: course.retired_at, "date"),
+)
+
+
 @admin.get("/courses")
 @on_sites(SiteKind.HQ)
 @roles_required(*EDITORS)
+@exportable
 def courses():
+    fmt = requested_format()
     args = _list_args()
     status = request.args.get("status", "all")
     status = status if status in STATUSES else "all"
     statement = courses_query(track=args["track"], level=args["level"], search=args["q"],
                               include_retired=status != "active", retired_only=status == "retired")
+    if fmt:
+        return table_response(fmt, "courses", COURSE_COLUMNS, stream(statement))
     page = request.args.get("page", 1, type=int) or 1
     pagination = db.paginate(statement, page=max(page, 1), per_page=PER_PAGE,
                              max_per_page=MAX_PER_PAGE, error_out=False)
@@ -226,10 +246,23 @@ def _save(schema: Schema, template: str, save: Callable[[dict], Any], label: str
 @admin.get("/tracks")
 @on_sites(SiteKind.HQ)
 @roles_required(*EDITORS)
+@exportable
 def tracks():
-    return render_template("catalogue/tracks.html", tracks=list_tracks(),
-                           active=course_counts_by_track(),
-                           total=course_counts_by_track(include_retired=True))
+    fmt = requested_format()
+    search = request.args.get("q", "")[:200].strip()
+    active = course_counts_by_track()
+    total = course_counts_by_track(include_retired=True)
+    if fmt:
+        columns = (Column(_l("Name"), lambda track: track.name),
+                   Column(_l("Slug"), lambda track: track.slug),
+                   Column(_l("Active courses"), lambda track: active.get(track.id, 0), "number"),
+                   Column(_l("All courses"), lambda track: total.get(track.id, 0), "number"))
+        return table_response(fmt, "tracks", columns, stream(tracks_query(search)))
+    page = request.args.get("page", 1, type=int) or 1
+    pagination = db.paginate(tracks_query(search), page=max(page, 1), per_page=PER_PAGE,
+                             max_per_page=MAX_PER_PAGE, error_out=False)
+    return render_template("catalogue/tracks.html", pagination=pagination, search=search,
+                           active=active, total=total)
 
 
 @admin.route("/tracks/new", methods=["GET", "POST"])
@@ -258,8 +291,18 @@ def edit_track(track_id: int):
 @admin.get("/certifications")
 @on_sites(SiteKind.HQ)
 @roles_required(*EDITORS)
+@exportable
 def certifications():
+    fmt = requested_format()
     search = request.args.get("q", "")[:200]
+    if fmt:
+        counts = course_counts_by_certification()
+        columns = (Column(_l("Issuer"), lambda c: c.issuer),
+                   Column(_l("Exam code"), lambda c: c.exam_code, width=12),
+                   Column(_l("Name"), lambda c: c.name, width=40),
+                   Column(_l("Courses"), lambda c: counts.get(c.id, 0), "number"))
+        return table_response(fmt, "certifications", columns,
+                              stream(certifications_query(search)))
     page = request.args.get("page", 1, type=int) or 1
     pagination = db.paginate(certifications_query(search), page=max(page, 1), per_page=PER_PAGE,
                              max_per_page=MAX_PER_PAGE, error_out=False)

@@ -65,14 +65,14 @@ def submit(cohort_id: int):
 
 
 @bp.get("/applications")
-@documented("Applications of this campus (filters: status, cohort_id)",
+@documented("Applications of this campus (filters: status, cohort_id; q: name, e-mail or phone)",
             query=ApplicationArgsSchema, response=ApplicationSchema, paginated=True)
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
 def list_applications():
     args = load_args(ApplicationArgsSchema())
-    return paginated(applications_query(args["status"], args["cohort_id"]), ApplicationSchema(),
-                     args["page"], args["per_page"])
+    return paginated(applications_query(args["status"], args["cohort_id"], args["q"]),
+                     ApplicationSchema(), args["page"], args["per_page"])
 
 
 @bp.get("/applications/<int:application_id>")

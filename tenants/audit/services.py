@@ -7,10 +7,7 @@ security), so another campus's entry can never appear. HQ's list reads both tabl
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -22,6 +19,7 @@ from sqlalchemy import Select, select
 
 from core.database import like_pattern
 from core.errors import InvalidInput
+from core.exports import Column
 from core.extensions import db
 from tenants.audit.capture import EXCLUDED_TABLES
 from tenants.audit.models import ActorKind, AuditAction, AuditEntry, AuditLogRow
@@ -47,9 +45,6 @@ OBJECT_LABELS = {
 CSV_HEADER = ("recorded_at", "scope", "campus", "action", "object_type", "object_id",
               "actor_kind", "actor", "actor_user_id", "changed", "before", "after",
               "request_id", "ip")
-# A spreadsheet runs a cell starting with one of these as a formula: text stays text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-EXPORT_BATCH = 500
 
 
 def object_label(table: str) -> str:
@@ -152,37 +147,33 @@ def field_changes(entry: Any) -> list[FieldChange]:
             for key in sorted({*before, *after})]
 
 
-def _text_cell(text: str | None) -> str:
-    text = text or ""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _json_cell(value: Any) -> str:
     return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def csv_lines(statement: Select, slugs: dict[int, str]) -> Iterator[str]:
-    """The entries of `statement` as CSV lines (header first), read in batches: the export of
-    a long list never sits in memory at once. Run it under the scope the list was read in."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+def _changed(entry: Any) -> str:
+    return " ".join(sorted({*(entry.before or {}), *(entry.after or {})}))
 
-    def line(cells) -> str:
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow(cells)
-        return buffer.getvalue()
 
-    yield "\ufeff" + line(CSV_HEADER)
-    rows = db.session.execute(statement.execution_options(yield_per=EXPORT_BATCH)).scalars()
-    for entry in rows:
-        changed = " ".join(sorted({*(entry.before or {}), *(entry.after or {})}))
-        yield line((
-            entry.recorded_at.astimezone(UTC).isoformat(), getattr(entry, "scope", "campus"),
-            slugs.get(entry.campus_id, "") if entry.campus_id else "",
-            AuditAction(entry.action).value,
-            entry.object_type, _text_cell(entry.object_id),
-            ActorKind(entry.actor_kind).value,
-            _text_cell(entry.actor), entry.actor_user_id or "", changed,
-            _text_cell(_json_cell(entry.before)), _text_cell(_json_cell(entry.after)),
-            _text_cell(entry.request_id), entry.ip or ""))
+def export_columns(slugs: dict[int, str]) -> tuple[Column, ...]:
+    """The export's columns (`CSV_HEADER`, machine names: the file is data for other tools);
+    `slugs` names the campuses the rows may belong to. Read the rows under the scope the list
+    was read in."""
+    cells = (
+        ("datetime", lambda entry: entry.recorded_at),
+        ("text", lambda entry: getattr(entry, "scope", "campus")),
+        ("text", lambda entry: slugs.get(entry.campus_id, "") if entry.campus_id else ""),
+        ("text", lambda entry: AuditAction(entry.action).value),
+        ("text", lambda entry: entry.object_type),
+        ("text", lambda entry: entry.object_id),
+        ("text", lambda entry: ActorKind(entry.actor_kind).value),
+        ("text", lambda entry: entry.actor),
+        ("number", lambda entry: entry.actor_user_id),
+        ("text", _changed),
+        ("text", lambda entry: _json_cell(entry.before)),
+        ("text", lambda entry: _json_cell(entry.after)),
+        ("text", lambda entry: entry.request_id),
+        ("text", lambda entry: entry.ip),
+    )
+    return tuple(Column(header, value, kind)
+                 for header, (kind, value) in zip(CSV_HEADER, cells, strict=True))

@@ -2,7 +2,8 @@
 
 * `/audit` on a campus site (its manager, HQ): the campus's changes;
 * `/audit` on `hq.`: every campus's changes and the changes to global rows, filterable by campus;
-* `/audit.csv` on both: the filtered list, every page of it.
+* `/audit?format=csv|xlsx` on both: the filtered list, every page of it (`/audit.csv` is the
+  CSV's older address, kept).
 
 Filters (all optional): actor, action, object type, object id, days from/to, campus (HQ).
 """
@@ -12,14 +13,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, g, render_template, request, stream_with_context
+from flask import Blueprint, g, render_template, request
 from flask_babel import gettext as _
 from marshmallow import EXCLUDE, ValidationError
 
 from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
-from core.database import utcnow
 from core.errors import AppError
+from core.exports import exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites
 from tenants.audit.api import READERS, log_query, on_hq
@@ -27,12 +28,12 @@ from tenants.audit.models import ActorKind, AuditAction
 from tenants.audit.schemas import FILTERS, AuditArgsSchema
 from tenants.audit.services import (
     campuses,
-    csv_lines,
+    export_columns,
     field_changes,
     object_label,
     object_types,
 )
-from tenants.scoping import all_campuses, campus_scope
+from tenants.scoping import all_campuses
 
 bp = Blueprint("audit", __name__)
 PER_PAGE = 25
@@ -100,7 +101,10 @@ def _values() -> dict[str, str]:
 @bp.get("/audit")
 @on_sites(SiteKind.CAMPUS, SiteKind.HQ)
 @roles_required(*READERS)
+@exportable
 def index():
+    if fmt := requested_format():
+        return _export(fmt)
     values = _values()
     try:
         filters = AuditArgsSchema().load(values, unknown=EXCLUDE)
@@ -115,21 +119,18 @@ def index():
 @on_sites(SiteKind.CAMPUS, SiteKind.HQ)
 @roles_required(*READERS)
 def export():
-    filters = AuditArgsSchema().load(_values(), unknown=EXCLUDE)  # 422 page when invalid
+    return _export("csv")
+
+
+def _export(fmt: str):
+    """The filtered list, every page of it; invalid filters are a 422 (never everything)."""
+    filters = AuditArgsSchema().load(_values(), unknown=EXCLUDE)
     hq = on_hq()
     known = campuses() if hq else []
     statement = log_query(filters, known)
     slugs = {c.id: c.slug for c in known} if hq else {g.campus.id: g.campus.slug}
-    campus_id = None if hq else g.campus.id
-
-    def generate():
-        # Streamed after the request's own scope has ended: read under the same scope again.
-        with all_campuses(db.session) if hq else campus_scope(campus_id, db.session):
-            yield from csv_lines(statement, slugs)
-
-    response = Response(stream_with_context(generate()), mimetype="text/csv")
-    name = "network" if hq else g.campus.slug
-    filename = f"audit-{name}-{utcnow().date().isoformat()}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    stem = "audit-network" if hq else f"audit-{g.campus.slug}"
+    if hq:
+        with all_campuses(db.session):
+            return table_response(fmt, stem, export_columns(slugs), stream(statement))
+    return table_response(fmt, stem, export_columns(slugs), stream(statement))

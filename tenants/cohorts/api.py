@@ -37,13 +37,15 @@ def _dump(cohort: Cohort) -> dict:
 
 
 @bp.get("")
-@documented("Cohorts of this campus (filters: status, from/to on the start date)",
+@documented("Cohorts of this campus (filters: status, from/to on the start date; q: the "
+            "course's code or title)",
             query=CohortArgsSchema, response=CohortSchema, paginated=True)
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
 def list_cohorts():
     args = load_args(CohortArgsSchema())
-    statement = cohorts_query(args["status"], args["starts_from"], args["starts_until"])
+    statement = cohorts_query(args["status"], args["starts_from"], args["starts_until"],
+                              search=args["q"])
     page = db.paginate(statement, page=args["page"], per_page=args["per_page"], error_out=False,
                        max_per_page=MAX_PER_PAGE)
     schema = CohortSchema(seats_taken=seats_taken_by_cohort(page.items))

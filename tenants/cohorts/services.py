@@ -11,11 +11,12 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from core.catalogue.models import Course
 from core.catalogue.services import schedulable_course
+from core.database import like_pattern
 from core.errors import Conflict, InvalidInput, NotFound
 from core.extensions import db
 from core.partners.models import Partner
@@ -45,10 +46,19 @@ def _with_course(statement: Select) -> Select:
     return statement.options(joinedload(Cohort.course))
 
 
+def course_matches(term: str) -> Any:
+    """A condition on Course: `term` in its code or its title in any language (literally)."""
+    pattern = like_pattern(term)
+    return or_(*(column.ilike(pattern, escape="\\") for column in (
+        Course.code, Course.title_en, Course.title_fr, Course.title_nl, Course.title_it)))
+
+
 def cohorts_query(status: CohortStatus | None = None, starts_from: date | None = None,
-                  starts_until: date | None = None, today: date | None = None) -> Select:
+                  starts_until: date | None = None, today: date | None = None,
+                  search: str = "") -> Select:
     """Cohorts of the bound campus, current and upcoming first (by start), then past ones
-    (latest first), with their course loaded in the same query."""
+    (latest first), with their course loaded in the same query; `search` finds a part of the
+    course's code or title."""
     today = today or date.today()
     current = Cohort.ends_on >= today
     statement = _with_course(select(Cohort)).order_by(
@@ -63,6 +73,8 @@ def cohorts_query(status: CohortStatus | None = None, starts_from: date | None =
         statement = statement.where(Cohort.starts_on >= starts_from)
     if starts_until is not None:
         statement = statement.where(Cohort.starts_on <= starts_until)
+    if term := search.strip():
+        statement = statement.where(Cohort.course.has(course_matches(term)))
     return statement
 
 

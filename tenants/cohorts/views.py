@@ -8,11 +8,13 @@ from babel import Locale
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.errors import AppError
+from core.exports import Column, batches, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.money import format_money, to_major, to_minor
 from core.sites import SiteKind, on_sites
@@ -84,18 +86,47 @@ def helpers() -> dict[str, Any]:
             "fundings": list(Funding)}
 
 
+# Rows: (cohort, seats taken).
+COLUMNS = (
+    Column(_l("Code"), lambda row: row[0].course.code),
+    Column(_l("Course"), lambda row: row[0].course.title(locale_code())),
+    Column(_l("Starts"), lambda row: row[0].starts_on, "date"),
+    Column(_l("Ends"), lambda row: row[0].ends_on, "date"),
+    Column(_l("Language"), lambda row: language_name(row[0].language)),
+    Column(_l("Price"), lambda row: (row[0].price_minor, row[0].currency), "money"),
+    Column(_l("Currency"), lambda row: row[0].currency, width=10),
+    Column(_l("Seats"), lambda row: row[0].seats, "number"),
+    Column(_l("Seats taken"), lambda row: row[1], "number"),
+    Column(_l("Fill rate"), lambda row: fill_rate(row[0], row[1]), "percent"),
+    Column(_l("Status"), lambda row: status_label(row[0].status)),
+)
+
+
+def _with_seats_taken(cohorts):
+    for batch in batches(cohorts):
+        taken = seats_taken_by_cohort(batch)
+        yield from ((cohort, taken[cohort.id]) for cohort in batch)
+
+
 @bp.get("")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
+@exportable
 def index():
+    fmt = requested_format()
     raw_status = request.args.get("status", "")
     status = CohortStatus(raw_status) if raw_status in CohortStatus._value2member_map_ else None
+    search = request.args.get("q", "")[:200].strip()
+    statement = cohorts_query(status, search=search)
+    if fmt:
+        return table_response(fmt, f"cohorts-{g.campus.slug}", COLUMNS,
+                              _with_seats_taken(stream(statement)))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    pagination = db.paginate(cohorts_query(status), page=page, per_page=PER_PAGE,
+    pagination = db.paginate(statement, page=page, per_page=PER_PAGE,
                              max_per_page=MAX_PER_PAGE, error_out=False)
     taken = seats_taken_by_cohort(pagination.items)
     return render_template("cohorts/index.html", pagination=pagination, status=status,
-                           taken=taken, fill_rate=fill_rate, **helpers())
+                           search=search, taken=taken, fill_rate=fill_rate, **helpers())
 
 
 def _detail(cohort: Cohort, message: str | None = None, status: int = 200):

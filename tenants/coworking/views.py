@@ -12,12 +12,14 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
 
 from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.errors import AppError
+from core.exports import Column, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.money import format_money, to_major
 from core.sites import SiteKind, on_sites
@@ -36,6 +38,36 @@ from tenants.coworking.schemas import (
 
 bp = Blueprint("coworking", __name__, url_prefix="/coworking")
 PER_PAGE = 25
+
+
+def _kind_label(kind: PlanKind) -> str:
+    return _("Monthly") if kind is PlanKind.MONTHLY else _("Day pass")
+
+
+PLAN_COLUMNS = (
+    Column(_l("Name"), lambda plan: plan.name),
+    Column(_l("Kind"), lambda plan: _kind_label(plan.kind)),
+    Column(_l("Price"), lambda plan: (plan.price_minor, plan.currency), "money"),
+    Column(_l("Currency"), lambda plan: plan.currency, width=10),
+    Column(_l("Status"), lambda plan: _("Sold") if plan.is_active else _("No longer sold")),
+    Column(_l("Created"), lambda plan: plan.created_at, "datetime"),
+)
+MEMBERSHIP_COLUMNS = (
+    Column(_l("Member"), lambda m: m.member_name),
+    Column(_l("E-mail"), lambda m: m.member_email),
+    Column(_l("Learner"), lambda m: _("yes") if m.learner_id else _("no"), width=10),
+    Column(_l("Plan"), lambda m: m.plan.name),
+    Column(_l("From"), lambda m: m.starts_on, "date"),
+    Column(_l("Until"), lambda m: m.ends_on, "date"),
+    Column(_l("Status"), lambda m: services.status_label(m.status)),
+)
+SESSION_COLUMNS = (
+    Column(_l("Date"), lambda s: s.held_on, "date"),
+    Column(_l("Member"), lambda s: s.membership.member_name),
+    Column(_l("Coach"), lambda s: s.coach.full_name),
+    Column(_l("Minutes"), lambda s: s.duration_minutes, "number"),
+    Column(_l("Notes"), lambda s: s.notes, width=50),
+)
 
 
 @bp.context_processor
@@ -69,15 +101,25 @@ def _failed(error: AppError, render):
 # ---- plans -------------------------------------------------------------------------------------
 
 
+def _plans_search() -> str:
+    return request.args.get("q", "")[:200].strip()
+
+
 def _plans_page(message: str | None = None, status: int = 200, **_ignored: Any):
-    return render_template("coworking/plans.html", pagination=_page(services.plans_query()),
-                           message=message), status
+    search = _plans_search()
+    return render_template("coworking/plans.html",
+                           pagination=_page(services.plans_query(search=search)),
+                           search=search, message=message), status
 
 
 @bp.get("/plans")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*SELLERS)
+@exportable
 def plans():
+    if fmt := requested_format():
+        return table_response(fmt, f"plans-{g.campus.slug}", PLAN_COLUMNS,
+                              stream(services.plans_query(search=_plans_search())))
     return _plans_page()
 
 
@@ -169,7 +211,13 @@ def _memberships_page(message: str | None = None, errors: dict | None = None,
 @bp.get("/memberships")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
+@exportable
 def memberships():
+    if fmt := requested_format():  # invalid filters: 422, never every membership
+        args = MembershipListFormArgsSchema().load(request.args.to_dict(), unknown=EXCLUDE)
+        statement = services.memberships_query(args["status"], args["plan_id"], args["q"])
+        return table_response(fmt, f"memberships-{g.campus.slug}", MEMBERSHIP_COLUMNS,
+                              stream(statement))
     return _memberships_page()
 
 
@@ -261,7 +309,14 @@ def cancel_membership(membership_id: int):
 @bp.get("/sessions")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
+@exportable
 def sessions():
+    if fmt := requested_format():  # invalid filters: 422, never every session
+        args = CoachingSessionListFormArgsSchema().load(request.args.to_dict(), unknown=EXCLUDE)
+        statement = services.sessions_query(args["membership_id"], args["coach_id"],
+                                            args["held_from"], args["held_to"], args["q"])
+        return table_response(fmt, f"coaching-sessions-{g.campus.slug}", SESSION_COLUMNS,
+                              stream(statement))
     status, errors = 200, {}
     try:
         args = CoachingSessionListFormArgsSchema().load(request.args.to_dict(),

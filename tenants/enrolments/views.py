@@ -8,12 +8,15 @@ redirects back to it.
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.errors import AppError
+from core.exports import Column, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites
 from tenants.enrolments.api import ATTENDANCE_TAKERS, EDITORS, READERS
@@ -38,6 +41,29 @@ bp = Blueprint("enrolments", __name__, url_prefix="/enrolments")
 
 FILTERS = ("q", "cohort_id", "status", "learner_id", "page")
 PER_PAGE = 25
+
+
+def status_label(status: EnrolmentStatus) -> str:
+    return {EnrolmentStatus.ENROLLED: _("Enrolled"), EnrolmentStatus.COMPLETED: _("Completed"),
+            EnrolmentStatus.DROPPED: _("Dropped")}[status]
+
+
+def _percent(value: int | None):
+    return None if value is None else value / 100
+
+
+COLUMNS = (
+    Column(_l("Learner"), lambda e: e.learner.full_name),
+    Column(_l("E-mail"), lambda e: e.learner.email),
+    Column(_l("Code"), lambda e: e.cohort.course.code),
+    Column(_l("Course"), lambda e: e.cohort.course.title(str(get_locale() or "en"))),
+    Column(_l("Cohort starts"), lambda e: e.cohort.starts_on, "date"),
+    Column(_l("Status"), lambda e: status_label(e.status)),
+    Column(_l("Attendance"), lambda e: _percent(e.attendance_percent), "percent"),
+    Column(_l("Enrolled"), lambda e: e.enrolled_at, "datetime"),
+    Column(_l("Completed on"), lambda e: e.completed_on, "date"),
+    Column(_l("Dropped"), lambda e: e.dropped_at, "datetime"),
+)
 
 
 def _filter_args() -> dict[str, str]:
@@ -73,7 +99,13 @@ def _render_index(status: int = 200, row: dict | None = None, message: str | Non
 @bp.get("")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
+@exportable
 def index():
+    if fmt := requested_format():  # invalid filters: 422, never every enrolment
+        args = EnrolmentArgsSchema().load(_filter_args())
+        statement = enrolments_query(args["cohort_id"], args["status"], args["learner_id"],
+                                     args["q"])
+        return table_response(fmt, f"enrolments-{g.campus.slug}", COLUMNS, stream(statement))
     return _render_index()
 
 

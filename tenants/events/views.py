@@ -18,6 +18,7 @@ from babel.dates import format_datetime, format_time
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import EXCLUDE, ValidationError
 
@@ -25,6 +26,7 @@ from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.database import utcnow
 from core.errors import AppError
+from core.exports import Column, batches, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.money import format_money, to_major
 from core.sites import SiteKind, on_sites, public
@@ -69,6 +71,35 @@ bp.context_processor(_helpers)
 public_bp.context_processor(_helpers)
 
 
+def _status_text(event) -> str:
+    return _("Cancelled") if event.status is EventStatus.CANCELLED else _("Scheduled")
+
+
+EVENT_COLUMNS = (
+    Column(_l("Event"), lambda event: event.title, width=40),
+    Column(_l("Starts"), lambda event: event.starts_at, "datetime"),
+    Column(_l("Ends"), lambda event: event.ends_at, "datetime"),
+    Column(_l("Registered"), lambda event: event.registered_count, "number"),
+    Column(_l("Capacity"), lambda event: event.capacity, "number"),
+    Column(_l("Ticket"), lambda event: (event.price_minor, event.currency), "money"),
+    Column(_l("Currency"), lambda event: event.currency, width=10),
+    Column(_l("Status"), _status_text),
+)
+REGISTRATION_COLUMNS = (
+    Column(_l("Name"), lambda r: r.full_name),
+    Column(_l("E-mail"), lambda r: r.email),
+    Column(_l("Registered"), lambda r: r.registered_at, "datetime"),
+    Column(_l("Status"), lambda r: (_("Cancelled") if r.status is RegistrationStatus.CANCELLED
+                                    else _("Registered"))),
+    Column(_l("Checked in"), lambda r: r.checked_in_at, "datetime"),
+)
+
+
+def _with_counts(events):
+    for batch in batches(events):
+        yield from services.with_registered_counts(batch)
+
+
 def _page(statement, per_page: int = PER_PAGE):
     page = request.args.get("page", 1, type=int) or 1
     return db.paginate(statement, page=max(page, 1), per_page=per_page,
@@ -91,7 +122,15 @@ def _may_organise() -> bool:
 @bp.get("")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
+@exportable
 def index():
+    if fmt := requested_format():  # invalid filters: 422, never every event
+        args = EventListFormArgsSchema().load(request.args.to_dict(), unknown=EXCLUDE)
+        statement = services.events_query(args["status"], args["starts_from"],
+                                          args["starts_to"], args["q"],
+                                          ZoneInfo(g.campus.timezone))
+        return table_response(fmt, f"events-{g.campus.slug}", EVENT_COLUMNS,
+                              _with_counts(stream(statement)))
     status, errors = 200, {}
     try:
         args = EventListFormArgsSchema().load(request.args.to_dict(), unknown=EXCLUDE)
@@ -174,7 +213,16 @@ def _event_page(event_id: int, message: str | None = None, status: int = 200, **
 @bp.get("/<int:event_id>")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
+@exportable
 def show(event_id: int):
+    if fmt := requested_format():  # the registrations listed on the page, every page of them
+        event = services.get_event(event_id)
+        args = EventRegistrationListFormArgsSchema().load(request.args.to_dict(),
+                                                          unknown=EXCLUDE)
+        statement = services.registrations_query(event.id, args["status"], args["checked_in"],
+                                                 args["q"])
+        return table_response(fmt, f"event-{event.id}-registrations-{g.campus.slug}",
+                              REGISTRATION_COLUMNS, stream(statement))
     return _event_page(event_id)
 
 

@@ -7,11 +7,13 @@ import json
 
 from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
 
 from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.errors import AppError
+from core.exports import Column, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites
 from tenants.learners.api import EDITORS, PRIVACY_OFFICERS, READERS
@@ -20,6 +22,14 @@ from tenants.learners.schemas import ErasureConfirmSchema, LearnerInputSchema, P
 from tenants.learners.services import create_learner, get_learner, learners_query, update_learner
 
 bp = Blueprint("learners", __name__, url_prefix="/learners")
+PER_PAGE = 25
+COLUMNS = (
+    Column(_l("Name"), lambda learner: learner.full_name),
+    Column(_l("E-mail"), lambda learner: _("erased") if is_erased(learner) else learner.email),
+    Column(_l("Phone"), lambda learner: learner.phone),
+    Column(_l("Consent given"), lambda learner: learner.consent_given_at, "datetime"),
+    Column(_l("Added"), lambda learner: learner.created_at, "datetime"),
+)
 
 
 def _form_data() -> dict:
@@ -32,10 +42,15 @@ def _form_data() -> dict:
 @bp.get("")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
+@exportable
 def index():
+    fmt = requested_format()
     search = request.args.get("q", "")[:200]
+    if fmt:
+        return table_response(fmt, f"learners-{g.campus.slug}", COLUMNS,
+                              stream(learners_query(search)))
     page = request.args.get("page", 1, type=int) or 1
-    pagination = db.paginate(learners_query(search), page=max(page, 1), per_page=25,
+    pagination = db.paginate(learners_query(search), page=max(page, 1), per_page=PER_PAGE,
                              max_per_page=MAX_PER_PAGE, error_out=False)
     return render_template("learners/index.html", pagination=pagination, search=search,
                            is_erased=is_erased)

@@ -422,6 +422,20 @@ def test_google_agreements_json_holds_only_googles(site, programmes):
     assert one.status_code == 200 and one.get_json()["track"] is None
 
 
+def test_agreements_json_search_narrows_by_title_within_the_partner(site, programmes):
+    portal = site("partners")
+    headers = bearer(portal, PARTNER_CONTACT)
+    word = MICROSOFT_AGREEMENT.split()[0]
+    found = portal.get("/api/v1/partner/agreements", query_string={"q": word},
+                       headers=headers).get_json()
+    assert [item["title"] for item in found["items"]] == [MICROSOFT_AGREEMENT]
+    # Another partner's title finds nothing here, and an unmatched word finds nothing at all.
+    for q in (GOOGLE_AGREEMENT, "no-such-programme"):
+        body = portal.get("/api/v1/partner/agreements", query_string={"q": q},
+                          headers=headers).get_json()
+        assert body["items"] == [] and body["total"] == 0
+
+
 def test_impact_json_matches_billing_impact_for_the_partner(app, site, base, programmes):
     portal = site("partners")
     for email, partner_id, expected in (
