@@ -3,6 +3,7 @@ forms to set targets."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -14,6 +15,8 @@ from billing.impact.api import EDITORS, READERS, load_report_args
 from billing.impact.schemas import ImpactTargetInputSchema
 from billing.impact.services import (
     STEPS,
+    Funnel,
+    FunnelGroup,
     campus_slugs,
     create_target,
     filter_choices,
@@ -22,7 +25,10 @@ from billing.impact.services import (
     update_target,
 )
 from core.auth.access import roles_required
+from core.charts import FunnelChart
+from core.charts import funnel as chart_of_funnel
 from core.errors import AppError
+from core.exports import Column, exportable, requested_format, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites
 
@@ -45,9 +51,51 @@ GROUP_LABELS = {
 FILTERS = ("partner", "track", "campus", "group_by")
 
 
+# What each conversion is a percentage of (Funnel.conversion), in words.
+CONVERSION_BASES = {
+    "admitted": _l("of applications"),
+    "completed": _l("of admitted applications"),
+    "fully_certified": _l("of those who completed"),
+    "positive_outcome": _l("of those who completed"),
+}
+
+
+def funnel_chart(funnel: Funnel) -> FunnelChart:
+    """The funnel's steps as a chart, with the service's own conversions (never recomputed)."""
+    return chart_of_funnel([(step, str(STEP_LABELS[step]), value)
+                            for step, value in funnel.as_dict().items()],
+                           conversions=funnel.conversion(),
+                           bases={"positive_outcome": "completed"})
+
+
 @bp.app_context_processor
 def impact_globals() -> dict[str, Any]:
-    return {"impact_steps": STEPS, "step_labels": STEP_LABELS, "group_labels": GROUP_LABELS}
+    return {"impact_steps": STEPS, "step_labels": STEP_LABELS, "group_labels": GROUP_LABELS,
+            "impact_funnel_chart": funnel_chart, "conversion_bases": CONVERSION_BASES}
+
+
+def funnel_columns(first: str, with_rate: bool = False) -> tuple[Column, ...]:
+    """Export columns of a table of FunnelGroup rows (the impact breakdown, the portal's
+    tables): the group, its cohorts, each step, and the certified share of those who completed
+    when the page shows it."""
+    columns = [Column(first, lambda group: group.label),
+               Column(_l("Cohorts"), lambda group: group.cohorts, "number")]
+    columns += [Column(STEP_LABELS[step], lambda group, step=step: getattr(group.funnel, step),
+                       "number") for step in STEPS]
+    if with_rate:
+        columns.append(Column(_l("Certified of completed"),
+                              lambda group: _ratio(group.funnel.conversion()["fully_certified"]),
+                              "percent"))
+    return tuple(columns)
+
+
+def _ratio(whole_percent: int | None) -> Decimal | None:
+    return None if whole_percent is None else Decimal(whole_percent) / 100
+
+
+def with_total(groups: list[FunnelGroup], funnel: Funnel) -> list[FunnelGroup]:
+    """`groups` and the total row the page shows under them (a learner counts once)."""
+    return [*groups, FunnelGroup({}, _("Total"), sum(g.cohorts for g in groups), funnel)]
 
 
 def _flat(messages: Any) -> dict[str, list[str]]:
@@ -57,7 +105,9 @@ def _flat(messages: Any) -> dict[str, list[str]]:
 @bp.get("")
 @on_sites(SiteKind.HQ)
 @roles_required(*READERS)
+@exportable
 def report():
+    fmt = requested_format()
     values = {k: v for k, v in request.args.items() if k in FILTERS}
     choices = filter_choices()
     try:
@@ -69,8 +119,12 @@ def report():
     except AppError as error:
         return render_template("impact/report.html", values=values, errors=error.fields,
                                message=error.message, choices=choices, data=None), error.status
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     groups = data["groups"]
+    if fmt:
+        return table_response(fmt, f"impact-by-{data['group_by']}",
+                              funnel_columns(str(GROUP_LABELS[data["group_by"]]), True),
+                              with_total(groups, data["funnel"]), title=_("Impact"))
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
     pages = max((len(groups) + GROUPS_PER_PAGE - 1) // GROUPS_PER_PAGE, 1)
     page = min(page, pages)
     shown = groups[(page - 1) * GROUPS_PER_PAGE:page * GROUPS_PER_PAGE]

@@ -17,17 +17,26 @@ MONEY_ROLE_VALUES = frozenset({"hq_admin", "campus_manager"})
 
 
 def render_revenue_panel() -> str:
-    """This month and the year to date at the request's campus, from its rollups (1 query)."""
+    """This month, the year to date and the last twelve months by stream (a chart) at the
+    request's campus, from its rollups (1 query)."""
     from billing.ledger.api import campus_today
-    from billing.ledger.figures import period_figures
+    from billing.ledger.charts import chart_currency, months_by_stream
+    from billing.ledger.figures import recent_figures
+    from billing.ledger.views import stream_labels
 
-    figures = period_figures(campus_today())
+    recent = recent_figures(campus_today())
+    figures = recent.period()
     currency = g.campus.currency
     currencies = set(figures.year_to_date.by_currency)
+    locale = str(get_locale() or "en")
+    shown_in = chart_currency(recent.currencies, currency)
     return render_template(
         "revenue/_panel.html", figures=figures, currency=currency,
-        month_label=format_date(figures.month, "LLLL yyyy", locale=str(get_locale() or "en")),
+        month_label=format_date(figures.month, "LLLL yyyy", locale=locale),
         show_eur=currency != "EUR" or not currencies <= {currency},
+        chart=months_by_stream(recent.months, recent.cells, shown_in, currency, stream_labels(),
+                               locale),
+        chart_currency=shown_in,
     )
 
 

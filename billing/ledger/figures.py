@@ -67,14 +67,20 @@ class YearFigures:
         return self.cells.get((month, stream)) or Amount()
 
 
-def year_figures(year: int) -> YearFigures:
-    """The bound campus's rollups of `year`: month by stream, with the totals of each (1 query)."""
-    months = [date(year, m, 1) for m in range(1, 13)]
-    rows = db.session.execute(
+def _rollups_of(first: date, last: date):
+    """The bound campus's rollups of the months `first` to `last`: month, stream, currency,
+    amount, EUR amount and entry count (1 query)."""
+    return db.session.execute(
         select(RevenueRollup.month, RevenueRollup.stream, RevenueRollup.currency,
                RevenueRollup.amount_minor, RevenueRollup.amount_eur_minor,
                RevenueRollup.entry_count)
-        .where(RevenueRollup.month >= months[0], RevenueRollup.month <= months[-1]))
+        .where(RevenueRollup.month >= first, RevenueRollup.month <= last))
+
+
+def year_figures(year: int) -> YearFigures:
+    """The bound campus's rollups of `year`: month by stream, with the totals of each (1 query)."""
+    months = [date(year, m, 1) for m in range(1, 13)]
+    rows = _rollups_of(months[0], months[-1])
     cells: dict[tuple[date, RevenueStream], Amount] = {}
     month_totals = {month: Amount() for month in months}
     stream_totals = {stream: Amount() for stream in STREAMS}
@@ -96,22 +102,56 @@ class PeriodFigures:
     year_to_date: Amount
 
 
-def period_figures(today: date) -> PeriodFigures:
-    """The month of `today` (at the campus) and January to that month (1 query)."""
-    this_month = month_of(today)
-    rows = db.session.execute(
-        select(RevenueRollup.month, RevenueRollup.currency,
-               func.sum(RevenueRollup.amount_minor), func.sum(RevenueRollup.amount_eur_minor),
-               func.sum(RevenueRollup.entry_count))
-        .where(RevenueRollup.month >= date(today.year, 1, 1), RevenueRollup.month <= this_month)
-        .group_by(RevenueRollup.month, RevenueRollup.currency))
-    month_amount, year_amount = Amount(), Amount()
-    for month, currency, amount, eur, count in rows:
-        figures = (int(amount), int(eur), int(count))
-        year_amount.add(currency, *figures)
-        if month == this_month:
-            month_amount.add(currency, *figures)
-    return PeriodFigures(this_month, month_amount, year_amount)
+def months_back(month: date, count: int) -> list[date]:
+    """The first days of the `count` months ending with `month`'s, oldest first."""
+    year, number = month.year, month.month
+    months = []
+    for _ in range(count):
+        months.append(date(year, number, 1))
+        year, number = (year - 1, 12) if number == 1 else (year, number - 1)
+    return months[::-1]
+
+
+@dataclass(frozen=True)
+class RecentFigures:
+    """The months up to this one at the campus, month by stream, for the dashboard: its chart
+    and its figures of this month and the year to date (January is always among the months)."""
+
+    today: date
+    months: list[date]
+    cells: dict[tuple[date, RevenueStream], Amount]
+    month_totals: dict[date, Amount]
+
+    @property
+    def currencies(self) -> frozenset[str]:
+        """Every currency recorded in these months."""
+        return frozenset(c for amount in self.month_totals.values() for c in amount.by_currency)
+
+    def period(self) -> PeriodFigures:
+        """This month and January to this month, from the same rollups."""
+        this_month = month_of(self.today)
+        year_to_date = Amount()
+        for month, amount in self.month_totals.items():
+            if month.year == this_month.year and month <= this_month:
+                for currency, minor in amount.by_currency.items():
+                    year_to_date.add(currency, minor, 0, 0)
+                year_to_date.eur_minor += amount.eur_minor
+                year_to_date.entry_count += amount.entry_count
+        return PeriodFigures(this_month, self.month_totals[this_month], year_to_date)
+
+
+def recent_figures(today: date, count: int = 12) -> RecentFigures:
+    """The bound campus's rollups of the `count` months up to `today`'s, month by stream
+    (1 query). `count` is at least 12, so that January of this year is among them."""
+    months = months_back(month_of(today), max(count, 12))
+    rows = _rollups_of(months[0], months[-1])
+    cells: dict[tuple[date, RevenueStream], Amount] = {}
+    month_totals = {month: Amount() for month in months}
+    for month, stream, currency, amount, eur, entries in rows:
+        stream = RevenueStream(stream)
+        for target in (cells.setdefault((month, stream), Amount()), month_totals[month]):
+            target.add(currency, amount, eur, entries)
+    return RecentFigures(today, months, cells, month_totals)
 
 
 def rollup_years() -> tuple[int, int] | None:

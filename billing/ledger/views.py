@@ -5,21 +5,21 @@
 * `/revenue/entries`: the entries of a month or a year (and a stream), reversal markers, and the
   way to reverse one (a confirmation page that posts with its CSRF token);
 * `/revenue/entries/new`: a manual entry, the amount typed in the campus's currency;
-* `/revenue/export.csv`: the entries of a year, amounts as decimal strings.
+* `/revenue/export.csv`: the entries of a year, amounts as decimal strings (machine headers, a
+  format other tools read); `/revenue/entries?format=csv|xlsx` exports the entries as listed.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from babel.dates import format_date
-from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from marshmallow import EXCLUDE, ValidationError
 
 from billing.ledger.api import (
@@ -50,16 +50,20 @@ from billing.ledger.schemas import (
 from billing.ledger.services import entries_query, get_entry, month_of
 from core.auth.access import roles_required
 from core.errors import AppError
+from core.exports import (
+    Column,
+    batches,
+    exportable,
+    requested_format,
+    stream,
+    table_response,
+)
 from core.extensions import db
-from core.money import format_money, to_major
+from core.money import format_money
 from core.sites import SiteKind, on_sites
 
 bp = Blueprint("revenue", __name__, url_prefix="/revenue")
 PER_PAGE = 25
-CSV_HEADER = ("id", "date", "stream", "amount", "currency", "amount_eur", "source", "memo",
-              "reverses_id")
-# A spreadsheet runs a cell starting with one of these as a formula: typed text stays text.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def stream_labels() -> dict[RevenueStream, str]:
@@ -139,13 +143,52 @@ def _args(schema) -> dict[str, Any]:
     return schema.load(request.args.to_dict(), unknown=EXCLUDE)
 
 
+@dataclass(frozen=True)
+class CellRow:
+    """One cell of the year's table in one currency, as exported."""
+
+    month: date
+    stream: RevenueStream
+    currency: str
+    amount_minor: int
+    eur_minor: int
+    entry_count: int
+
+
+def cell_rows(figures: YearFigures) -> list[CellRow]:
+    """The year's cells, month by month in stream order, one row per currency."""
+    return [CellRow(month, stream, currency, minor, cell.eur_minor, cell.entry_count)
+            for month in figures.months for stream in STREAMS
+            if not (cell := figures.cell(month, stream)).is_empty
+            for currency, minor in sorted(cell.by_currency.items())]
+
+
+def year_columns() -> tuple[Column, ...]:
+    labels = stream_labels()
+    return (
+        Column(_l("Month"), lambda row: row.month, "date"),
+        Column(_l("Stream"), lambda row: labels[row.stream]),
+        Column(_l("Amount"), lambda row: (row.amount_minor, row.currency), "money"),
+        Column(_l("Currency"), lambda row: row.currency),
+        Column(_l("Amount in EUR"), lambda row: (row.eur_minor, "EUR"), "money"),
+        Column(_l("Entries"), lambda row: row.entry_count, "number"),
+    )
+
+
 @bp.get("")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*MONEY_ROLES)
+@exportable
 def index():
+    """The year by month and stream; `?format=csv|xlsx` exports its cells (one row per month,
+    stream and currency)."""
+    fmt = requested_format()
     today = campus_today()
     year = _args(YearArgsSchema())["year"] or today.year
     figures = year_figures(year)
+    if fmt:
+        return table_response(fmt, f"revenue-{g.campus.slug}-{year}-by-month", year_columns(),
+                              cell_rows(figures), title=_("Revenue %(year)d", year=year))
     first, last = rollup_years() or (today.year, today.year)
     years = range(max(first, last, today.year, year), min(first, today.year, year) - 1, -1)
     currency = g.campus.currency
@@ -166,23 +209,69 @@ def _period(args: dict[str, Any]) -> tuple[date | None, date | None]:
     return None, None
 
 
+@dataclass(frozen=True)
+class EntryRow:
+    """An entry as exported: whether it was reversed, who recorded it."""
+
+    entry: RevenueEntry
+    reversed: bool
+    recorded_by: str
+
+
+def _entry_rows(entries):
+    for batch in batches(entries):
+        reversed_set = reversed_ids(entry.id for entry in batch)
+        names = user_names(entry.created_by_id for entry in batch)
+        for entry in batch:
+            yield EntryRow(entry, entry.id in reversed_set, names.get(entry.created_by_id, ""))
+
+
+def entry_columns() -> tuple[Column, ...]:
+    streams, sources = stream_labels(), source_labels()
+    return (
+        Column("#", lambda row: row.entry.id, "number", width=8),
+        Column(_l("Date"), lambda row: row.entry.occurred_on, "date"),
+        Column(_l("Stream"), lambda row: streams[row.entry.stream]),
+        Column(_l("Amount"), lambda row: (row.entry.amount_minor, row.entry.currency), "money"),
+        Column(_l("Currency"), lambda row: row.entry.currency, width=10),
+        Column(_l("Amount in EUR"), lambda row: (row.entry.amount_eur_minor, "EUR"), "money"),
+        Column(_l("Rate"), lambda row: row.entry.fx_rate, "number"),
+        Column(_l("Source"), lambda row: sources.get(row.entry.source.value,
+                                                     row.entry.source.value)),
+        Column(_l("Memo"), lambda row: row.entry.memo, width=40),
+        Column(_l("Reversal of"), lambda row: row.entry.reverses_id, "number"),
+        Column(_l("Reversed"), lambda row: _("yes") if row.reversed else _("no"), width=10),
+        Column(_l("Recorded by"), lambda row: row.recorded_by),
+        Column(_l("Recorded at"), lambda row: row.entry.created_at, "datetime"),
+    )
+
+
 @bp.get("/entries")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*MONEY_ROLES)
+@exportable
 def entries():
+    fmt = requested_format()
     args = _args(EntryPageArgsSchema())
     start, end = _period(args)
-    pagination, reversed_set = entry_page(entries_query(start, end, args["stream"]),
-                                          args["page"], PER_PAGE)
+    search = request.args.get("q", "")[:200].strip()
+    statement = entries_query(start, end, args["stream"], search)
+    if fmt:
+        period = (args["month"].strftime("%Y-%m") if args.get("month")
+                  else str(start.year) if start else "all")
+        return table_response(fmt, f"revenue-entries-{g.campus.slug}-{period}", entry_columns(),
+                              _entry_rows(stream(statement)))
+    pagination, reversed_set = entry_page(statement, args["page"], PER_PAGE)
     names = user_names(entry.created_by_id for entry in pagination.items)
     filters = {"month": args["month"].strftime("%Y-%m") if args.get("month") else None,
                "year": None if args.get("month") else args.get("year"),
-               "stream": args["stream"].value if args["stream"] else None}
+               "stream": args["stream"].value if args["stream"] else None,
+               "q": search or None}
     filters = {key: value for key, value in filters.items() if value}  # for the page links
     return render_template("revenue/entries.html", pagination=pagination, names=names,
                            reversed_ids=reversed_set, filters=filters, month=args.get("month"),
                            stream=args["stream"], year=start.year if start else None,
-                           currency=g.campus.currency)
+                           currency=g.campus.currency, search=search)
 
 
 def _form_values() -> dict[str, str]:
@@ -254,12 +343,19 @@ def reverse(entry_id: int):
 # ---- export -----------------------------------------------------------------------------------
 
 
-def _decimal(amount_minor: int, currency: str) -> str:
-    return format(to_major(amount_minor, currency), "f")
-
-
-def _text_cell(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+# The year's file keeps its machine headers and its name (`revenue-<campus>-<year>.csv`): other
+# tools read it. Rows: tuples in the order of `figures.EXPORT_COLUMNS`.
+YEAR_FILE_COLUMNS = (
+    Column("id", lambda row: row[0], "number"),
+    Column("date", lambda row: row[1], "date"),
+    Column("stream", lambda row: RevenueStream(row[2]).value),
+    Column("amount", lambda row: (row[3], row[4]), "money"),
+    Column("currency", lambda row: row[4]),
+    Column("amount_eur", lambda row: (row[5], "EUR"), "money"),
+    Column("source", lambda row: getattr(row[6], "value", row[6])),
+    Column("memo", lambda row: row[7]),
+    Column("reverses_id", lambda row: row[8], "number"),
+)
 
 
 @bp.get("/export.csv")
@@ -267,17 +363,5 @@ def _text_cell(text: str) -> str:
 @roles_required(*MONEY_ROLES)
 def export():
     year = _args(YearArgsSchema())["year"] or campus_today().year
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for (entry_id, occurred_on, stream, amount, currency, eur, source, memo,
-         reverses_id) in export_rows(date(year, 1, 1), date(year, 12, 31)):
-        writer.writerow((entry_id, occurred_on.isoformat(), RevenueStream(stream).value,
-                         _decimal(amount, currency), currency, _decimal(eur, "EUR"),
-                         getattr(source, "value", source), _text_cell(memo or ""),
-                         reverses_id or ""))
-    response = Response("\ufeff" + buffer.getvalue(), mimetype="text/csv")
-    filename = f"revenue-{g.campus.slug}-{year}.csv"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return table_response("csv", f"revenue-{g.campus.slug}-{year}", YEAR_FILE_COLUMNS,
+                          export_rows(date(year, 1, 1), date(year, 12, 31)), dated=False)

@@ -9,9 +9,12 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from billing.impact.views import funnel_columns
 from billing.portal.services import (
     SHOWN_OPEN_INVOICES,
     agreement_campus_funnels,
@@ -27,6 +30,8 @@ from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.auth.models import Role
 from core.database import utcnow
+from core.errors import InvalidInput
+from core.exports import Column, exportable, requested_format, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites
 
@@ -92,9 +97,20 @@ def agreements():
 @bp.get("/partner/agreements/<int:agreement_id>")
 @on_sites(SiteKind.PARTNERS)
 @roles_required(*READERS)
+@exportable
 def agreement(agreement_id: int):
+    """An agreement; `?format=csv|xlsx&table=campuses|invoices` exports one of its tables."""
+    fmt = requested_format()
+    table = _table(("campuses", "invoices")) if fmt else None
     partner_id = current_user.partner_id
     found = get_agreement(partner_id, agreement_id)
+    if table == "campuses":
+        return table_response(fmt, f"agreement-{found.id}-campuses",
+                              funnel_columns(_("Campus")),
+                              agreement_campus_funnels(partner_id, found), title=found.title)
+    if table == "invoices":
+        return table_response(fmt, f"agreement-{found.id}-invoices", INVOICE_COLUMNS,
+                              agreement_invoices(partner_id, found.id), title=found.title)
     [view] = agreement_views(partner_id, [found])
     invoices = agreement_invoices(partner_id, found.id)
     return render_template("portal/agreement.html", partner=current_user.partner, view=view,
@@ -103,9 +119,44 @@ def agreement(agreement_id: int):
                            invoices=invoices, links=invoice_links([i.number for i in invoices]))
 
 
+def _table(choices: tuple[str, ...]) -> str:
+    """Which of the page's tables an export asks for (`?table=`, the first by default); raises
+    InvalidInput (422) for another."""
+    table = request.args.get("table") or choices[0]
+    if table not in choices:
+        raise InvalidInput(_("This page has no such table."),
+                           {"table": [_("Choose one of: %(tables)s.", tables=", ".join(choices))]})
+    return table
+
+
+def _invoice_status(invoice) -> str:
+    return {"issued": _("To pay"), "paid": _("Paid"),
+            "void": _("Void (credited)")}.get(invoice.status.value, invoice.status.value)
+
+
+INVOICE_COLUMNS = (
+    Column(_l("Number"), lambda invoice: invoice.number),
+    Column(_l("Issued by"), lambda invoice: invoice.issuer_details.get("name", "")),
+    Column(_l("Period from"), lambda invoice: invoice.period_start, "date"),
+    Column(_l("Period to"), lambda invoice: invoice.period_end, "date"),
+    Column(_l("Amount"), lambda invoice: (invoice.total_minor, invoice.currency), "money"),
+    Column(_l("Currency"), lambda invoice: invoice.currency),
+    Column(_l("Status"), _invoice_status),
+)
+
+
 @bp.get("/impact")
 @on_sites(SiteKind.PARTNERS)
 @roles_required(*READERS)
+@exportable
 def impact():
-    return render_template("portal/impact.html", partner=current_user.partner,
-                           impact=partner_impact(current_user.partner_id))
+    """The impact page; `?format=csv|xlsx&table=campuses|tracks` exports one of its tables."""
+    fmt = requested_format()
+    table = _table(("campuses", "tracks")) if fmt else None
+    partner = current_user.partner
+    figures = partner_impact(current_user.partner_id)
+    if fmt:
+        label = _("Campus") if table == "campuses" else _("Track")
+        return table_response(fmt, f"impact-{partner.slug}-{table}", funnel_columns(label),
+                              getattr(figures, table), title=_("Impact"))
+    return render_template("portal/impact.html", partner=partner, impact=figures)

@@ -316,6 +316,39 @@ def consolidated(start_month: date, end_month: date, campus_slugs: Iterable[str]
     )
 
 
+@dataclass(frozen=True)
+class NetworkOverview:
+    """HQ's home page: the network's months by stream and each campus's total, in EUR."""
+
+    start: date
+    end: date
+    months: list[date]
+    by_month_stream: dict[tuple[str, str], int]  # (YYYY-MM, stream) → EUR minor units
+    campuses: list[tuple[Campus, int]]  # every campus with its total, largest first
+    total_eur_minor: int
+
+
+def network_overview(start_month: date, end_month: date) -> NetworkOverview:
+    """The network's revenue from `start_month` to `end_month`, month by stream and per campus:
+    the report's own grouped queries over the rollups (kept reports when the ledger has not
+    changed), plus the list of campuses, whatever the number of rows."""
+    start, end = start_month.replace(day=1), end_month.replace(day=1)
+    campuses = list(db.session.scalars(select(Campus).order_by(Campus.name, Campus.slug)))
+    with all_campuses(db.session):
+        _plan_for_the_period()
+        version = current_version()
+        month_stream = _report(start, end, ("month", "stream"), None, None, version)
+        by_campus = _report(start, end, ("campus",), None, None, version)
+    totals = _amounts(by_campus, "campus")
+    ranked = sorted(((campus, totals.get(campus.slug, 0)) for campus in campuses),
+                    key=lambda pair: (-pair[1], pair[0].name))
+    return NetworkOverview(
+        start=start, end=end, months=month_range(start, end),
+        by_month_stream={(row["month"], row["stream"]): row["amount_eur_minor"]
+                         for row in month_stream.rows},
+        campuses=ranked, total_eur_minor=by_campus.total_eur_minor)
+
+
 def campus_names() -> dict[str, str]:
     """Every campus's name by slug (a small reference table)."""
     return {slug: name for slug, name in db.session.execute(select(Campus.slug, Campus.name))}

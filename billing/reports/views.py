@@ -27,9 +27,17 @@ from billing.reports.services import (
     Consolidated,
     campus_names,
     consolidated,
+    network_overview,
     revenue_report,
 )
 from core.auth.access import roles_required
+from core.charts import (
+    horizontal_bars,
+    money_formatter,
+    percent_formatter,
+    stacked_bars,
+)
+from core.charts import percent as whole_percent
 from core.database import utcnow
 from core.errors import AppError
 from core.extensions import db
@@ -158,6 +166,36 @@ def _render(filters, errors: dict, figures: Consolidated | None, status: int = 2
         share_chart=share_chart(figures) if figures else None,
     )
     return page, status
+
+
+OVERVIEW_MONTHS = 12
+
+
+def render_network_panel() -> str:
+    """HQ's home page panel: the network's last twelve months by stream, in EUR, and each
+    campus's total beside the others (the report's queries, see `network_overview`)."""
+    from billing.ledger.charts import month_categories, stream_series
+    from billing.ledger.figures import months_back
+
+    end = _today().replace(day=1)
+    start = months_back(end, OVERVIEW_MONTHS)[0]
+    overview = network_overview(start, end)
+    locale = _locale()
+    money = money_formatter("EUR", locale)
+    used = {stream for (_month, stream), amount in overview.by_month_stream.items() if amount}
+    months_chart = stacked_bars(
+        month_categories(overview.months, locale),
+        [s for s in stream_series(stream_labels()) if s.key in used],
+        overview.by_month_stream, money, money_formatter("EUR", locale, compact=True))
+    share = percent_formatter(locale)
+    campus_chart = horizontal_bars(
+        [(campus.slug, campus.name, amount) for campus, amount in overview.campuses], money,
+        notes={campus.slug: share(whole_percent(amount, overview.total_eur_minor))
+               for campus, amount in overview.campuses if overview.total_eur_minor > 0})
+    return render_template("reports/_network_panel.html", overview=overview,
+                           months_chart=months_chart, campus_chart=campus_chart,
+                           month_label=lambda month: format_date(month, "MMMM y"),
+                           period={"from": f"{start:%Y-%m}", "to": f"{end:%Y-%m}"})
 
 
 @bp.get("/revenue")

@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from core.catalogue.models import Course
+from core.charts import FillChart, fill_bars, percent
 from core.database import utcnow
 from core.extensions import db
 from tenants.applications.models import Application, ApplicationStatus
@@ -31,7 +33,7 @@ class UpcomingCohort:
 
     @property
     def fill_rate(self) -> int:
-        return round(100 * self.seats_taken / self.cohort.seats) if self.cohort.seats else 0
+        return percent(self.seats_taken, self.cohort.seats) or 0
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,14 @@ class Dashboard:
     outcomes: int
     active_members: int
     next_events: list[UpcomingEvent]
+
+    def fill_chart(self, locale: str) -> FillChart:
+        """The upcoming cohorts' places taken against their seats, labelled in `locale`."""
+        return fill_bars([
+            (str(item.cohort.id), item.cohort.course.title(locale),
+             format_date(item.cohort.starts_on, "medium", locale=locale),
+             item.seats_taken, item.cohort.seats)
+            for item in self.upcoming_cohorts])
 
 
 def _month_bounds(campus: Campus, now: datetime) -> tuple[date, datetime]:
