@@ -1,18 +1,25 @@
-"""Command groups of the platform: `flask users …` and `flask seed-demo`."""
+"""Command groups of the platform: `flask users …` and `flask seed-demo`; `progress_bar()`,
+the progress display of every long command."""
 
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from core import mail
 from core.auth.models import Role
 from core.auth.services import campus_id_for_slug, create_user, partner_id_for_slug
 from core.errors import AppError
 from core.extensions import db
-from core.seeding import seeders
+from core.progress import Advance, Progress
+from core.seeding import run_seeders
 
 users = AppGroup("users", help="Accounts and their roles.")
 
@@ -63,14 +70,84 @@ def seed_demo_command():
     if current_app.config["CAMPUSFLOW_ENV"] == "production":
         fail("demo accounts share a known password; seed-demo is for development only")
     password = current_app.config["DEMO_PASSWORD"]
-    sign_ins: list[str] = []
-    for seeder in seeders(current_app):
-        sign_ins.extend(seeder(password))
+    with mail.suppressed():  # demo history: nobody is told about it
+        sign_ins = run_seeders(current_app, password, progress=progress_bar())
     db.session.commit()
     click.echo(f"Demo data ready. Sign-ins (password: {password}):")
     for line in sign_ins:
         click.echo("  " + line.replace("http://", current_app.config["PREFERRED_URL_SCHEME"] + "://")
                    .replace("<domain>", current_app.config["CAMPUSFLOW_DOMAIN"]))
+
+
+# --- progress bars ------------------------------------------------------------------------------
+
+LOG_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
+
+
+def progress_stream() -> TextIO:
+    """Where progress goes: stderr, so that a command's output (stdout) stays what it was."""
+    return sys.stderr
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _elapsed(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 60 else time.strftime("%H:%M:%S", time.gmtime(seconds))
+
+
+def _status(label: str, done: int, total: int) -> str:
+    percent = f" ({done * 100 // total}%)" if total else ""
+    return f"{label}: {done}/{total}{percent}"
+
+
+def progress_bar(*, label_width: int = 0, log_every: float = LOG_EVERY) -> Progress:
+    """A `core.progress.Progress` showing each stage of work as a click progress bar on
+    stderr: its label (padded to `label_width`), the bar, items done/total, percent and ETA.
+
+    On a terminal the bar redraws in place. Elsewhere (CI, pipes, log files) a bar would only
+    print its label: instead each stage writes one line when it ends ("label: done/total
+    (percent) in time", or "stopped after" on an error) and, while it runs, one every
+    `log_every` seconds with the time left; logs stay readable, one line per stage.
+    """
+
+    @contextmanager
+    def stage(label: str, total: int) -> Iterator[Advance]:
+        stream = progress_stream()
+        terminal = _is_terminal(stream)
+        started = last_line = time.monotonic()
+        done = 0
+        with click.progressbar(length=total, label=label.ljust(label_width), file=stream,
+                               hidden=not terminal, show_pos=True, show_percent=True,
+                               show_eta=True) as bar:
+
+            def advance(n_items: int) -> None:
+                nonlocal done, last_line
+                done += n_items
+                bar.update(n_items)
+                now = time.monotonic()
+                if not terminal and now - last_line >= log_every:
+                    last_line = now
+                    left = (now - started) / done * (total - done) if done else 0
+                    click.echo(f"{_status(label, done, total)}, about {_elapsed(left)} left",
+                               file=stream)
+
+            try:
+                yield advance
+            except BaseException:
+                if not terminal:
+                    click.echo(f"{_status(label, done, total)}, stopped after "
+                               f"{_elapsed(time.monotonic() - started)}", file=stream)
+                raise
+        if not terminal:
+            click.echo(f"{_status(label, done, total)} in {_elapsed(time.monotonic() - started)}",
+                       file=stream)
+
+    return stage
 
 
 def register(app: Flask) -> None:

@@ -45,6 +45,33 @@ def _ratelimit_storage_uri(env: Mapping[str, str]) -> str:
     return uri
 
 
+def _mail_settings(env: Mapping[str, str], environment: str, instance_path: str,
+                   domain: str) -> dict[str, Any]:
+    """E-mail (core/mail.py): SMTP when MAIL_SERVER is set; otherwise .eml files in MAIL_OUTBOX
+    (default instance/outbox in development), otherwise only a log line."""
+    server = (env.get("MAIL_SERVER") or "").strip() or None
+    username = (env.get("MAIL_USERNAME") or "").strip() or None
+    use_tls = _flag(env.get("MAIL_USE_TLS"), username is not None)
+    raw_port = (env.get("MAIL_PORT") or "").strip()
+    if raw_port and not (raw_port.isdigit() and 0 < int(raw_port) < 65536):
+        raise ConfigError(f"MAIL_PORT must be a port number (25, 587…), not {raw_port!r}")
+    if server and username and not use_tls and environment == "production":
+        raise ConfigError("MAIL_USERNAME without MAIL_USE_TLS would send the password in clear")
+    outbox = (env.get("MAIL_OUTBOX") or "").strip() or None
+    if outbox is None and environment == "development":
+        outbox = str(Path(instance_path).resolve() / "outbox")
+    host = domain.split(":")[0] or "localhost"
+    return {
+        "MAIL_SERVER": server,
+        "MAIL_PORT": int(raw_port) if raw_port else (587 if use_tls else 25),
+        "MAIL_USE_TLS": use_tls,  # STARTTLS
+        "MAIL_USERNAME": username,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_FROM": (env.get("MAIL_FROM") or "").strip() or f"Campusflow <no-reply@{host}>",
+        "MAIL_OUTBOX": outbox,
+    }
+
+
 def load_config(
     env: Mapping[str, str] | None = None, instance_path: str = "instance"
 ) -> dict[str, Any]:
@@ -133,4 +160,5 @@ def load_config(
         else 20_000,
         "BABEL_DEFAULT_LOCALE": "en",
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+        **_mail_settings(env, environment, instance_path, domain),
     }

@@ -4,7 +4,6 @@ bar."""
 from __future__ import annotations
 
 import sys
-from contextlib import ExitStack
 from datetime import date
 
 import click
@@ -16,6 +15,7 @@ from billing.agreements.runs import (
     run_summary,
 )
 from billing.cli import MONTH, billing
+from core.cli import progress_bar
 from core.database import utcnow
 from core.errors import AppError, InvalidInput
 from core.extensions import db
@@ -31,23 +31,18 @@ def checked_month(month: date | None, today: date) -> date:
     return month
 
 
-def run_with_bar(run, month: date, today: date, label: str):
-    """Call `run(month, today=…, progress=…)` with a click progress bar over its units of work;
-    an AppError is printed and exits 1 (what was issued before it stays)."""
-    with ExitStack() as stack:
-        def progress(items):
-            return stack.enter_context(click.progressbar(items, label=label,
-                                                         show_pos=True))
-
-        try:
-            return run(month, today=today, progress=progress)
-        except AppError as error:
-            db.session.rollback()
-            click.secho(f"Error: {error.message} {error.fields or ''}".rstrip(), fg="red",
-                        err=True)
-            click.secho("Invoices issued before the error stay; fix the cause and run again.",
-                        fg="red", err=True)
-            sys.exit(1)
+def run_with_bar(run, month: date, today: date):
+    """Call `run(month, today=…, progress=…)` with a progress bar (stderr) over its units of
+    work; an AppError is printed and exits 1 (what was issued before it stays)."""
+    try:
+        return run(month, today=today, progress=progress_bar())
+    except AppError as error:
+        db.session.rollback()
+        click.secho(f"Error: {error.message} {error.fields or ''}".rstrip(), fg="red",
+                    err=True)
+        click.secho("Invoices issued before the error stay; fix the cause and run again.",
+                    fg="red", err=True)
+        sys.exit(1)
 
 
 @billing.command("invoice-partners")
@@ -58,6 +53,5 @@ def invoice_partners_command(month: date | None) -> None:
     and the month's facts. Running it again creates nothing new."""
     today = utcnow().date()
     month = checked_month(month, today)
-    result = run_with_bar(invoice_partners, month, today,
-                          f"Invoicing partners for {month:%Y-%m}")
+    result = run_with_bar(invoice_partners, month, today)
     click.echo(run_summary(result))

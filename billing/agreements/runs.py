@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -46,6 +46,7 @@ from core.catalogue.models import Course, course_certifications
 from core.errors import Conflict, InvalidInput
 from core.extensions import db
 from core.partners.models import Partner
+from core.progress import Progress, no_progress
 from tenants.applications.models import Application, ApplicationStatus
 from tenants.campuses.models import Campus
 from tenants.cohorts.models import Cohort
@@ -59,8 +60,6 @@ log = logging.getLogger(__name__)
 # whoever starts the run and wherever (gettext still applies, for a translated catalogue).
 DOCUMENT_LOCALE = "en"
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
-T = TypeVar("T")
-Progress = Callable[[Sequence[Any]], Iterable[Any]]
 
 
 @dataclass
@@ -185,10 +184,6 @@ def existing_run_keys(keys: Iterable[str]) -> set[tuple[int, str]]:
         rows = db.session.execute(select(Invoice.campus_id, Invoice.run_key)
                                   .where(Invoice.run_key.in_(wanted))).all()
     return {(row.campus_id, row.run_key) for row in rows}
-
-
-def tracked(items: Sequence[T], progress: Progress | None) -> Iterable[T]:
-    return progress(items) if progress is not None else items
 
 
 # --- agreements and facts ------------------------------------------------------------------
@@ -370,13 +365,13 @@ def run_pairs(month: date) -> list[tuple[Terms, CampusRef]]:
 
 
 def invoice_partners(month: date, *, today: date, actor_id: int | None = None,
-                     progress: Progress | None = None) -> RunResult:
+                     progress: Progress = no_progress) -> RunResult:
     """Invoice every partner for `month` (see the module); returns what was created and skipped.
 
-    `progress`, if given, wraps the list of (agreement, campus) pairs into the iterable the run
-    walks (e.g. a click progress bar). Raises InvalidInput for a month that is not over; an
-    error while issuing one invoice stops the run after rolling that invoice back (the ones
-    issued before stay: run it again once the cause is fixed).
+    `progress` (core.progress) is told of each (agreement, campus) pair done. Raises
+    InvalidInput for a month that is not over; an error while issuing one invoice stops the run
+    after rolling that invoice back (the ones issued before stay: run it again once the cause is
+    fixed).
     """
     month = month.replace(day=1)
     check_month_is_over(month, today)
@@ -384,12 +379,14 @@ def invoice_partners(month: date, *, today: date, actor_id: int | None = None,
     db.session.commit()  # release the read transaction before the per-campus ones
     done = existing_run_keys(terms.run_key(month) for terms, _campus in pairs)
     result = RunResult(month=month, total=len(pairs))
-    for terms, campus in tracked(pairs, progress):
-        key = terms.run_key(month)
-        with campus_scope(campus.id, db.session):
-            outcome = ("skipped", None) if (campus.id, key) in done else _invoice_pair(
-                terms, campus, month, today, actor_id)
-        result.record(*outcome)
+    with progress(f"Invoicing partners for {month:%Y-%m}", len(pairs)) as advance:
+        for terms, campus in pairs:
+            key = terms.run_key(month)
+            with campus_scope(campus.id, db.session):
+                outcome = ("skipped", None) if (campus.id, key) in done else _invoice_pair(
+                    terms, campus, month, today, actor_id)
+            result.record(*outcome)
+            advance(1)
     log.info("Partner invoices for %s: %d created, %d skipped", month.strftime("%Y-%m"),
              len(result.created), result.skipped)
     return result

@@ -27,6 +27,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from billing.entities.models import BillingEntity
 from billing.entities.services import entity_for_campus_id
 from billing.invoices import guards  # noqa: F401  (the ORM refuses edits of issued invoices)
+from billing.invoices.mails import invoice_issued as mail_invoice_issued
 from billing.invoices.models import (
     Invoice,
     InvoiceKind,
@@ -291,6 +292,7 @@ def issue_invoice(invoice: Invoice, *, issued_on: date, actor_id: int | None = N
     invoice.due_on = issued_on + timedelta(days=issuer.payment_terms_days)
     invoice.status = InvoiceStatus.ISSUED
     db.session.flush()
+    mail_invoice_issued(invoice)  # to the partner, once the transaction commits
     return invoice
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -11,8 +12,10 @@ from sqlalchemy import select
 
 from billing.currencies.services import import_rates, parse_rates_csv
 from billing.ledger.services import rebuild_rollups, verify_rollups
+from core.cli import progress_bar
 from core.errors import AppError
 from core.extensions import db
+from core.progress import tracked
 from tenants.campuses.models import Campus
 from tenants.scoping import all_campuses, campus_scope
 
@@ -39,9 +42,8 @@ def verify_command() -> None:
 def rebuild_command() -> None:
     """Rewrite every campus's rollups from its entries."""
     campuses = list(db.session.scalars(select(Campus).order_by(Campus.slug)))
-    with click.progressbar(campuses, label="Rebuilding rollups",
-                           item_show_func=lambda c: c.slug if c else "") as bar:
-        for campus in bar:
+    with closing(tracked(campuses, progress_bar(), "Rebuilding rollups")) as each:
+        for campus in each:
             with campus_scope(campus.id, db.session):
                 rebuild_rollups(campus.id)
     db.session.commit()
@@ -54,8 +56,8 @@ def import_command(path: Path) -> None:
     """Import `date,currency,rate` lines; a bad line is named and nothing is imported."""
     try:
         rows = parse_rates_csv(path.read_text(encoding="utf-8-sig"))
-        with click.progressbar(rows, label="Importing rates") as bar:
-            count = import_rates(bar)
+        with closing(tracked(rows, progress_bar(), "Importing rates")) as each:
+            count = import_rates(each)
     except AppError as error:
         db.session.rollback()
         click.secho(f"Error: {error.message} Nothing was imported.", fg="red", err=True)

@@ -22,5 +22,5 @@ def royalties_command(month: date | None) -> None:
     HQ to the campus. Running it again creates nothing new."""
     today = utcnow().date()
     month = checked_month(month, today)
-    result = run_with_bar(issue_royalties, month, today, f"Royalty statements for {month:%Y-%m}")
+    result = run_with_bar(issue_royalties, month, today)
     click.echo(run_summary(result))

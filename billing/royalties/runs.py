@@ -22,14 +22,12 @@ from sqlalchemy import and_, select
 
 from billing.agreements.runs import (
     DOCUMENT_LOCALE,
-    Progress,
     RunResult,
     check_month_is_over,
     existing_run_keys,
     issue_run_invoice,
     month_end,
     month_label,
-    tracked,
 )
 from billing.entities.models import BillingEntity
 from billing.entities.services import hq_entity
@@ -38,6 +36,7 @@ from billing.ledger.models import RevenueRollup, RevenueStream
 from billing.royalties.services import rates_by_campus
 from core.extensions import db
 from core.money import format_money
+from core.progress import Progress, no_progress
 from tenants.campuses.models import Campus
 from tenants.scoping import all_campuses, campus_scope
 
@@ -114,9 +113,9 @@ def royalty_lines(campus: CampusMonth, month: date) -> list:
 
 
 def issue_royalties(month: date, *, today: date, actor_id: int | None = None,
-                    progress: Progress | None = None) -> RunResult:
+                    progress: Progress = no_progress) -> RunResult:
     """Issue each campus's royalty statement for `month` (see the module); returns what was
-    created and skipped. `progress` wraps the list of campuses (e.g. a click progress bar).
+    created and skipped. `progress` (core.progress) is told of each campus done.
 
     Raises InvalidInput for a month that is not over, NotFound when HQ has no billing entity;
     an error while issuing one statement stops the run after rolling that one back.
@@ -129,24 +128,32 @@ def issue_royalties(month: date, *, today: date, actor_id: int | None = None,
     key = run_key(month)
     done = existing_run_keys([key])
     result = RunResult(month=month, total=len(campuses))
-    for campus in tracked(campuses, progress):
-        if (campus.id, key) in done:
-            result.record("skipped")
-            continue
-        lines = royalty_lines(campus, month)
-        if not lines:
-            result.record("empty")
-            continue
-        with force_locale(DOCUMENT_LOCALE):
-            notes = _("Royalty statement of %(campus)s", campus=campus.name)
-        with campus_scope(campus.id, db.session):
-            number = issue_run_invoice(
-                today=today, actor_id=actor_id, kind=InvoiceKind.ROYALTY,
-                issuer=db.session.get(BillingEntity, issuer_id),
-                currency=campus.currency, lines=lines, period_start=month,
-                period_end=month_end(month), run_key=key,
-                notes=notes)
-        result.record("created" if number else "skipped", number)
+    with progress(f"Royalty statements for {month:%Y-%m}", len(campuses)) as advance:
+        for campus in campuses:
+            result.record(*_issue_statement(campus, month, key, done, issuer_id, today,
+                                            actor_id))
+            advance(1)
     log.info("Royalty statements for %s: %d created, %d skipped", month.strftime("%Y-%m"),
              len(result.created), result.skipped)
     return result
+
+
+def _issue_statement(campus: CampusMonth, month: date, key: str, done: set[tuple[int, str]],
+                     issuer_id: int, today: date, actor_id: int | None
+                     ) -> tuple[str, str | None]:
+    """("created", number), ("skipped", None) when it existed, ("empty", None) with no line."""
+    if (campus.id, key) in done:
+        return "skipped", None
+    lines = royalty_lines(campus, month)
+    if not lines:
+        return "empty", None
+    with force_locale(DOCUMENT_LOCALE):
+        notes = _("Royalty statement of %(campus)s", campus=campus.name)
+    with campus_scope(campus.id, db.session):
+        number = issue_run_invoice(
+            today=today, actor_id=actor_id, kind=InvoiceKind.ROYALTY,
+            issuer=db.session.get(BillingEntity, issuer_id),
+            currency=campus.currency, lines=lines, period_start=month,
+            period_end=month_end(month), run_key=key,
+            notes=notes)
+    return ("created", number) if number else ("skipped", None)

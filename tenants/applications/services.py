@@ -16,12 +16,13 @@ import logging
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from core.database import utcnow
+from core.database import like_pattern, utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.extensions import db
+from tenants.applications import mails
 from tenants.applications.models import Application, ApplicationStatus
 from tenants.cohorts.models import Cohort, CohortStatus
 from tenants.cohorts.services import MAX_ID, get_cohort, seats_taken
@@ -91,15 +92,22 @@ def apply(cohort: Cohort, data: dict[str, Any]) -> Application:
     db.session.flush()
     log.info("Application %s/%s to cohort %s submitted", application.campus_id, application.id,
              cohort.id)
+    mails.application_received(application, cohort)  # sent once the transaction commits
     return application
 
 
 def applications_query(status: ApplicationStatus | None = None,
-                       cohort_id: int | None = None) -> Select:
-    """Applications of the bound campus, newest first, with cohort and course in one query."""
+                       cohort_id: int | None = None, search: str = "") -> Select:
+    """Applications of the bound campus, newest first, with cohort and course in one query;
+    `search` finds a part of the applicant's name, e-mail or phone (taken literally)."""
     statement = (select(Application)
                  .options(joinedload(Application.cohort).joinedload(Cohort.course))
                  .order_by(Application.submitted_at.desc(), Application.id.desc()))
+    if term := search.strip():
+        pattern = like_pattern(term)
+        statement = statement.where(or_(Application.full_name.ilike(pattern, escape="\\"),
+                                        Application.email.ilike(pattern, escape="\\"),
+                                        Application.phone.ilike(pattern, escape="\\")))
     if status is not None:
         statement = statement.where(Application.status == status)
     if cohort_id is not None:
@@ -186,6 +194,7 @@ def _admit(application: Application, cohort: Cohort) -> Enrolment:
     application.status = S.ADMITTED
     application.decided_at = utcnow()
     db.session.flush()
+    mails.application_admitted(application, cohort)  # sent once the transaction commits
     return enrolment
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from marshmallow import ValidationError
 
 from core.api import MAX_PER_PAGE
 from core.auth.access import roles_required
 from core.errors import AppError, NotFound
+from core.exports import Column, exportable, requested_format, stream, table_response
 from core.extensions import db
 from core.sites import SiteKind, on_sites, public
 from tenants.applications.api import EDITORS, READERS, throttled_submission
@@ -43,6 +45,7 @@ from tenants.cohorts.services import (
     seats_taken_by_cohort,
 )
 from tenants.cohorts.views import helpers as cohort_helpers
+from tenants.cohorts.views import locale_code
 
 bp = Blueprint("applications", __name__, url_prefix="/applications")
 public_bp = Blueprint("apply", __name__, url_prefix="/apply")
@@ -64,6 +67,19 @@ def application_status_label(status: ApplicationStatus) -> str:
 def decision_label(decision: str) -> str:
     return {"interview": _("Invite to an interview"), "admit": _("Admit"),
             "waitlist": _("Put on the waitlist"), "reject": _("Reject")}[decision]
+
+
+COLUMNS = (
+    Column(_l("Applicant"), lambda a: a.full_name),
+    Column(_l("E-mail"), lambda a: a.email),
+    Column(_l("Phone"), lambda a: a.phone),
+    Column(_l("Course"), lambda a: a.cohort.course.title(locale_code())),
+    Column(_l("Cohort starts"), lambda a: a.cohort.starts_on, "date"),
+    Column(_l("Submitted"), lambda a: a.submitted_at, "datetime"),
+    Column(_l("Score"), lambda a: a.score, "number"),
+    Column(_l("Status"), lambda a: application_status_label(a.status)),
+    Column(_l("Decided"), lambda a: a.decided_at, "datetime"),
+)
 
 
 def _helpers() -> dict[str, Any]:
@@ -136,19 +152,25 @@ def received(cohort_id: int):
 @bp.get("")
 @on_sites(SiteKind.CAMPUS)
 @roles_required(*READERS)
+@exportable
 def index():
+    fmt = requested_format()
     raw_status = request.args.get("status", "")
     status = (ApplicationStatus(raw_status)
               if raw_status in ApplicationStatus._value2member_map_ else None)
     cohort_id = request.args.get("cohort_id", type=int)
     cohort = get_cohort(cohort_id) if cohort_id is not None else None
+    search = request.args.get("q", "")[:200].strip()
+    statement = applications_query(status, cohort_id, search)
+    if fmt:
+        return table_response(fmt, f"applications-{g.campus.slug}", COLUMNS, stream(statement))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    pagination = db.paginate(applications_query(status, cohort_id), page=page,
-                             per_page=PER_PAGE, max_per_page=MAX_PER_PAGE, error_out=False)
+    pagination = db.paginate(statement, page=page, per_page=PER_PAGE,
+                             max_per_page=MAX_PER_PAGE, error_out=False)
     cohorts = list(db.session.scalars(cohorts_query()).unique())
     return render_template("applications/index.html", pagination=pagination, status=status,
                            cohort=cohort, cohorts=cohorts, counts=status_counts(cohort_id),
-                           **_helpers())
+                           search=search, **_helpers())
 
 
 def _detail(application: Application, errors: dict | None = None, values: dict | None = None,

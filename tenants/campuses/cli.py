@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from core.cli import progress_bar
 from core.errors import AppError
 from core.extensions import db
 from tenants.campuses import transfer
@@ -57,11 +58,6 @@ def _refuse(error: AppError) -> None:
     sys.exit(REFUSED)
 
 
-def _bar(label: str, length: int):
-    return click.progressbar(length=length, label=f"{label:<24}", file=sys.stderr,
-                             show_pos=True)
-
-
 def _summary(counts: dict[str, int]) -> None:
     width = max(map(len, counts), default=0)
     for table, rows in counts.items():
@@ -87,7 +83,7 @@ def export_command(slug: str, file: Path) -> None:
     owner only; keep it so. Reads only; exit status 2 when refused.
     """
     try:
-        document = transfer.export_campus(slug, progress=_bar)
+        document = transfer.export_campus(slug, progress=progress_bar(label_width=24))
     except AppError as error:
         _refuse(error)
     finally:
@@ -120,7 +116,8 @@ def import_command(file: Path, as_slug: str | None, dry_run: bool) -> None:
     """
     try:
         document = transfer.read_document(file)
-        result = transfer.import_campus(document, as_slug=as_slug, progress=_bar)
+        result = transfer.import_campus(document, as_slug=as_slug,
+                                        progress=progress_bar(label_width=24))
     except AppError as error:
         _refuse(error)
     except BaseException:

@@ -39,14 +39,13 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Column, Table, UniqueConstraint, func, inspect, or_, select, tuple_
@@ -58,6 +57,7 @@ from sqlalchemy.types import TypeDecorator
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.extensions import db
+from core.progress import Advance, Progress, no_progress
 from tenants.campuses.models import Campus
 from tenants.campuses.services import campus_by_slug, validate_slug
 from tenants.scoping import CampusOwned, campus_scope
@@ -71,23 +71,7 @@ Row = dict[str, Any]
 IdMaps = dict[str, dict[Any, Any]]  # table → {old id: new id}
 
 
-class Bar(Protocol):
-    def update(self, n_steps: int) -> None: ...
-
-
-# `progress(label, length)`: a context manager giving something with `update(n)`, as
-# `click.progressbar` does.
-Progress = Callable[[str, int], AbstractContextManager[Bar]]
-
-
-class _NoBar:
-    def update(self, n_steps: int) -> None:
-        pass
-
-
-@contextmanager
-def no_progress(_label: str, _length: int) -> Iterator[Bar]:
-    yield _NoBar()
+# Progress (core.progress): one stage per table, labelled with its name, counting its rows.
 
 
 # ---- the schema, read from the metadata ---------------------------------------------------------
@@ -361,13 +345,13 @@ def _read_owned(table: Table, state: _Export, progress: Progress) -> list[Row]:
              .order_by(*[getattr(model, shape.attribute(c)) for c in table.primary_key.columns])
              .execution_options(yield_per=BATCH))
     rows: list[Row] = []
-    with progress(table.name, total or 0) as bar:
+    with progress(table.name, total or 0) as advance:
         for part in db.session.execute(query).partitions():
             for values in part:
                 row = _encode_row(columns, values)
                 state.point_at(table, row)
                 rows.append(row)
-            bar.update(len(part))
+            advance(len(part))
     return rows
 
 
@@ -381,8 +365,8 @@ def _read_attached(table: Table, state: _Export, progress: Progress) -> list[Row
         conditions = [parent.in_(sorted(state.carried[fk.column.table.name]))]
     rows = [_encode_row(columns, values) for values in db.session.execute(
         select(*columns).where(or_(*conditions)).order_by(*table.primary_key.columns))]
-    with progress(table.name, len(rows)) as bar:
-        bar.update(len(rows))
+    with progress(table.name, len(rows)) as advance:
+        advance(len(rows))
     if (generated := _generated(table)) is not None:
         state.carried[table.name].update(row[generated.name] for row in rows)
     return rows
@@ -682,8 +666,8 @@ class _Inserter:
                           if target is self.table]
 
     def insert_all(self, rows: list[Row], progress: Progress) -> int:
-        with progress(self.table.name, len(rows)) as bar:
-            self.bar = bar
+        with progress(self.table.name, len(rows)) as advance:
+            self.advance: Advance = advance
             unflushed: set[Any] = set()
             for number, row in self._referenced_first(rows):
                 if any(row[name] in unflushed for name in self.self_keys):
@@ -720,7 +704,7 @@ class _Inserter:
     def add(self, old: Any, values: dict[str, Any]) -> None:
         if self.mapper is None:  # an association table: nothing points at its rows
             db.session.execute(self.table.insert().values(**values))
-            self.bar.update(1)
+            self.advance(1)
             return
         attributes = {self.shape.attribute(self.table.c[name]): value
                       for name, value in values.items()}
@@ -739,7 +723,7 @@ class _Inserter:
             if key is not None:
                 self.maps[self.table.name][old] = getattr(obj, key)
             db.session.expunge(obj)
-        self.bar.update(len(self.pending))
+        self.advance(len(self.pending))
         self.pending.clear()
 
     def _referenced_first(self, rows: list[Row]) -> list[tuple[int, Row]]:
