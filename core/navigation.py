@@ -21,6 +21,7 @@ class NavItem:
 
 
 def register_nav(app: Flask, item: NavItem) -> None:
+    """Add a link to the navigation of `item.sites` (for `item.roles`, signed in)."""
     app.extensions.setdefault(_EXTENSION_KEY, []).append(item)
 
 

@@ -257,7 +257,8 @@ def test_stripe_card_page_loads_stripe_js_and_our_own_script_only(stripe_app, ba
     finally:
         pay.local_server = True
     scripts = re.findall(r"<script\b[^>]*>", page)
-    assert scripts == ['<script src="https://js.stripe.com/v3/">',
+    assert scripts == ['<script src="/static/js/nav.js" defer>',  # the layout's menu button
+                       '<script src="https://js.stripe.com/v3/">',
                        '<script src="/static/js/pay.js">']
     assert inline_code(page) == []
     form = re.search(r'<form id="card-form"[^>]*>', page).group(0)
