@@ -16,6 +16,7 @@ from tenants.campuses.dashboard import (
     upcoming_public_events,
 )
 from tenants.campuses.services import list_campuses
+from tenants.cohorts.views import status_label
 
 CAMPUS_PEOPLE = (Role.HQ_ADMIN, Role.CAMPUS_MANAGER, Role.CAMPUS_STAFF)
 
@@ -37,7 +38,7 @@ def campus_home():
                                events=upcoming_public_events())
     panels = render_panels(current_app, "campus_dashboard", current_user.role.value)
     return render_template("campus/dashboard.html", campus=g.campus, panels=panels,
-                           dashboard=campus_dashboard(g.campus))
+                           dashboard=campus_dashboard(g.campus), status_label=status_label)
 
 
 def init_app(app: Flask) -> None:

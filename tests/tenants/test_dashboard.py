@@ -72,6 +72,7 @@ def test_dashboard_page_shows_figures_and_no_other_campus(site, base):
     page = molenbeek.get("/").get_data(as_text=True)
     assert "Applications waiting" in page and "Cohorts to come" in page
     assert "Analyste en cybersécurité" in page and "1/12" in page  # Molenbeek speaks French
+    assert "<td>Open for applications</td>" in page  # the cohort's status, worded, not "open"
     assert "Molenbeek tech meetup" in page
     assert MARKERS["antwerp"] not in page
 
