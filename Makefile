@@ -7,7 +7,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 DEV    := CAMPUSFLOW_ENV=development CAMPUSFLOW_DOMAIN=localhost:$(PORT)
 
-.PHONY: install run run-stripe stripe-local test lint db-upgrade seed clean bench bench-quick bench-tools soak
+.PHONY: install run run-stripe stripe-local test lint db-upgrade seed clean bench bench-quick bench-tools soak \
+	translations translations-update
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,10 +22,10 @@ db-upgrade: $(STAMP)
 	mkdir -p instance
 	$(DEV) $(BIN)/flask --app wsgi db upgrade
 
-seed: db-upgrade
+seed: db-upgrade translations
 	$(DEV) $(BIN)/flask --app wsgi seed-demo
 
-run: seed
+run: seed translations
 	@echo "Serving http://localhost:$(PORT)  (campus sites: http://<slug>.localhost:$(PORT), HQ: http://hq.localhost:$(PORT), partners: http://partners.localhost:$(PORT))"
 	$(DEV) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
@@ -39,8 +40,22 @@ stripe-local: $(STAMP)
 run-stripe: seed
 	$(STRIPE_LOCAL) $(DEV) $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-test: $(STAMP)
+test: $(STAMP) translations
 	$(BIN)/python -m pytest
+
+# Languages (core/i18n.py). The app reads translations/<lang>/LC_MESSAGES/messages.mo, compiled
+# from the committed messages.po (build output, not committed; fuzzy entries are left out).
+# After adding or changing strings in code or templates: `make translations-update` extracts
+# translations/messages.pot and merges it into every messages.po (new strings come empty, no
+# fuzzy guesses); translate them, then `make translations` (run, seed and test compile first).
+translations: $(STAMP)
+	$(BIN)/pybabel compile --directory translations --statistics
+
+translations-update: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --sort-output \
+		-o translations/messages.pot .
+	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations \
+		--width 100 --no-fuzzy-matching
 
 # Performance against DESIGN.md's targets (throwaway PostgreSQL, gunicorn, wrk, nginx, Redis on
 # 127.0.0.1): prints a table and writes bench/results.json. BENCH_ROWS=10000000 adds 10 M entries.
@@ -63,4 +78,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) instance/campusflow.db .pytest_cache .ruff_cache
+	rm -rf $(VENV) instance/campusflow.db .pytest_cache .ruff_cache node_modules tests/browser/screenshots
+
+# The browser tests' tools (tests/browser): Debian's Chromium at /usr/bin/chromium, and axe-core
+# from the npm registry as package-lock.json pins it (node_modules/, not committed).
+.PHONY: browser-deps
+browser-deps:
+	@test -x /usr/bin/chromium || { echo "Chromium is missing: apt-get install chromium"; exit 1; }
+	npm ci --no-audit --no-fund
