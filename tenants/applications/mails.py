@@ -1,9 +1,8 @@
 """E-mails to applicants (core.mail): their application received, their admission.
 
 Queued by the services (tenants/applications/services.py) and sent once the transaction
-commits. The application is received in the language of the page it was made on; the admission
-is written in the campus's default language (an application does not record the language it
-was made in).
+commits. Both are written in the language of the page the application was made on (recorded on
+the application), else in the campus's default language.
 """
 
 from __future__ import annotations
@@ -30,21 +29,29 @@ def _context(application: Application, cohort: Cohort, language: str) -> dict[st
                                    config["PREFERRED_URL_SCHEME"])}
 
 
+def page_language() -> str | None:
+    """The locale of the page being answered (None outside a request: the CLI, the seed)."""
+    locale = get_locale() if has_request_context() else None
+    return str(locale) if locale is not None else None
+
+
 def application_received(application: Application, cohort: Cohort) -> None:
     """Tell the applicant their application arrived, in the language they applied in."""
-    locale = get_locale() if has_request_context() else None
-    language = str(locale) if locale is not None else _campus_language(application)
+    language = _language(application)
     send(application.email, "application_received", language,
          **_context(application, cohort, language))
 
 
 def application_admitted(application: Application, cohort: Cohort) -> None:
-    """Tell the applicant they are admitted (by a manager, or from the waitlist)."""
-    language = _campus_language(application)
+    """Tell the applicant they are admitted (by a manager, or from the waitlist), in the
+    language they applied in."""
+    language = _language(application)
     send(application.email, "application_admitted", language,
          **_context(application, cohort, language))
 
 
-def _campus_language(application: Application) -> str:
+def _language(application: Application) -> str:
+    if application.language:
+        return application.language
     campus = db.session.get(Campus, application.campus_id)
     return campus.default_locale if campus is not None else "en"

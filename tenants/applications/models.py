@@ -40,6 +40,9 @@ class Application(CampusOwned, db.Model):
     phone: Mapped[str | None] = mapped_column(String(32))
     motivation: Mapped[str] = mapped_column(Text)
     consent_given_at: Mapped[datetime]
+    # The locale of the page the application was made on (fr_BE, nl, ar…): the applicant's
+    # e-mails are written in it. None for applications older than migration 0008.
+    language: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[ApplicationStatus] = mapped_column(enum_column(ApplicationStatus, 16),
                                                       default=ApplicationStatus.SUBMITTED)
     decision_reason: Mapped[str | None] = mapped_column(Text)

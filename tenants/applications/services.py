@@ -87,7 +87,7 @@ def apply(cohort: Cohort, data: dict[str, Any]) -> Application:
     application = Application(
         cohort_id=cohort.id, full_name=data["full_name"], email=email, phone=data.get("phone"),
         motivation=data["motivation"].strip(), consent_given_at=utcnow(),
-        status=S.SUBMITTED, notes="")
+        status=S.SUBMITTED, notes="", language=mails.page_language())
     db.session.add(application)
     db.session.flush()
     log.info("Application %s/%s to cohort %s submitted", application.campus_id, application.id,

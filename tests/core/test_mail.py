@@ -178,6 +178,28 @@ def test_the_admitted_applicant_is_told_in_the_campus_language(app, site, base, 
     assert len(inbox.received) == 1  # the manager's action tells no one else
 
 
+def test_the_admission_is_written_in_the_language_the_applicant_applied_in(app, site, base,
+                                                                          inbox):
+    public = site("molenbeek")
+    with public.client.session_transaction(base_url=public.base_url) as session:
+        session["locale"] = "nl"  # applied in Dutch on the French-speaking campus
+    cohort_id = base.owned["cohort"]["molenbeek"][0]
+    assert public.post(f"/apply/{cohort_id}", data=form()).status_code == 302
+    with app.app_context(), campus_scope(base.campus_ids["molenbeek"], db.session):
+        application = db.session.scalar(
+            select(Application).where(Application.email == "amina@example.org"))
+        assert application.language == "nl_BE"
+        application_id = application.id
+    manager_site = site("molenbeek")
+    assert manager_site.sign_in(manager("molenbeek")).status_code == 302
+    assert manager_site.post(f"/applications/{application_id}/decision",
+                             data={"decision": "admit"}).status_code == 302
+    received, admitted = inbox.to("amina@example.org")
+    assert admitted["Content-Language"] == "nl-BE"  # the manager's page was French
+    assert translated(app, "nl", "You are admitted to %(course)s at %(campus)s",
+                      course=ENGLISH_TITLE, campus="Molenbeek") in flat(admitted["Subject"])
+
+
 def test_a_refused_decision_sends_nothing(app, site, base, inbox):
     molenbeek = site("molenbeek")
     assert molenbeek.sign_in(manager("molenbeek")).status_code == 302
