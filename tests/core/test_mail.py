@@ -195,7 +195,8 @@ def test_the_admission_is_written_in_the_language_the_applicant_applied_in(app, 
     assert manager_site.post(f"/applications/{application_id}/decision",
                              data={"decision": "admit"}).status_code == 302
     received, admitted = inbox.to("amina@example.org")
-    assert admitted["Content-Language"] == "nl-BE"  # the manager's page was French
+    assert received["Content-Language"] == admitted["Content-Language"] == "nl-BE"
+    # … though the manager's page was French.
     assert translated(app, "nl", "You are admitted to %(course)s at %(campus)s",
                       course=ENGLISH_TITLE, campus="Molenbeek") in flat(admitted["Subject"])
 
