@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from itertools import pairwise
 
-from babel.numbers import format_compact_currency, format_currency, format_percent
+from babel.numbers import format_compact_currency, format_percent
 
-from core.money import to_major
+from core.money import format_money, to_major
 
 Formatter = Callable[[int], str]
 
@@ -98,10 +98,10 @@ def _r(value: float) -> float:
 def money_formatter(currency: str, locale: str, compact: bool = False) -> Formatter:
     """Minor units → "€1,500.00" in `locale` (compact: "€1.5K", for axis ticks)."""
     def label(minor: int) -> str:
-        major = to_major(minor, currency)
         if compact:
-            return format_compact_currency(major, currency, locale=locale, fraction_digits=2)
-        return format_currency(major, currency, locale=locale)
+            return format_compact_currency(to_major(minor, currency), currency, locale=locale,
+                                           fraction_digits=2)
+        return format_money(minor, currency, locale)
     return label
 
 
