@@ -125,6 +125,10 @@ class Series:
     colour: str
     pattern: str
 
+    def fill(self, chart_id: str) -> str:
+        """The SVG fill: the colour, or the pattern `templates/_charts.html` defines for it."""
+        return self.colour if self.pattern == "solid" else f"url(#{chart_id}-p{self.index})"
+
 
 def make_series(items: Sequence[tuple[str, str]]) -> list[Series]:
     """(key, label) pairs → series with their colour and pattern, in the given order."""
