@@ -43,6 +43,7 @@ from billing.invoices.vat import (
     vat_amount,
     vat_for,
 )
+from billing.invoices.wording import status_label
 from billing.ledger.models import EntrySource, RevenueEntry, RevenueStream
 from billing.ledger.services import record_entry, reverse_entry
 from core.database import utcnow
@@ -82,7 +83,8 @@ class LineInput:
 def _transition_error(invoice: Invoice, action: str) -> Conflict:
     return Conflict(
         _("Invoice %(number)s is %(status)s: it cannot be %(action)s.",
-          number=invoice.number or _("(draft)"), status=invoice.status.value, action=action),
+          number=invoice.number or _("(draft)"), status=status_label(invoice.status).lower(),
+          action=action),
         code="invalid_transition")
 
 

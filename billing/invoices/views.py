@@ -47,7 +47,7 @@ from billing.invoices.services import (
     render_pdf,
 )
 from billing.invoices.vat import format_communication
-from billing.invoices.wording import kind_label, vat_mention
+from billing.invoices.wording import kind_label, status_label, vat_mention
 from core.auth.access import roles_required
 from core.errors import AppError
 from core.exports import Column, batches, exportable, requested_format, stream, table_response
@@ -61,8 +61,7 @@ bp = Blueprint("invoices", __name__, url_prefix="/invoices")
 
 
 def status_labels() -> dict[InvoiceStatus, str]:
-    return {InvoiceStatus.DRAFT: _("Draft"), InvoiceStatus.ISSUED: _("Issued"),
-            InvoiceStatus.PAID: _("Paid"), InvoiceStatus.VOID: _("Void")}
+    return {status: status_label(status) for status in InvoiceStatus}
 
 
 def kind_labels() -> dict[InvoiceKind, str]:

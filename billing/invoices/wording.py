@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from billing.invoices.models import Invoice, InvoiceKind
+from billing.invoices.models import Invoice, InvoiceKind, InvoiceStatus
 from billing.invoices.vat import (
     OUTSIDE_SCOPE_MENTION,
     REVERSE_CHARGE_MENTION,
     VatTreatment,
     treatment_of,
 )
+
+
+def status_label(status: InvoiceStatus) -> str:
+    return {InvoiceStatus.DRAFT: _("Draft"), InvoiceStatus.ISSUED: _("Issued"),
+            InvoiceStatus.PAID: _("Paid"), InvoiceStatus.VOID: _("Void")}[InvoiceStatus(status)]
 
 
 def kind_label(kind: InvoiceKind) -> str:

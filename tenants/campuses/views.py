@@ -16,7 +16,7 @@ from tenants.campuses.dashboard import (
     upcoming_public_events,
 )
 from tenants.campuses.services import list_campuses
-from tenants.cohorts.views import status_label
+from tenants.cohorts.services import status_label
 
 CAMPUS_PEOPLE = (Role.HQ_ADMIN, Role.CAMPUS_MANAGER, Role.CAMPUS_STAFF)
 

@@ -208,7 +208,7 @@ def update_cohort(cohort: Cohort, data: dict[str, Any]) -> Cohort:
     """
     if cohort.status not in EDITABLE:
         raise Conflict(_("A cohort that is %(status)s can no longer be changed.",
-                         status=cohort.status.value), code="not_editable")
+                         status=status_label(cohort.status).lower()), code="not_editable")
     changes = {k: v for k, v in data.items() if k in SCHEDULE_FIELDS}
     course_changes = "course_id" in changes and changes["course_id"] != cohort.course_id
     if course_changes and cohort.status is not CohortStatus.DRAFT:
@@ -252,3 +252,13 @@ def transition_cohort(cohort: Cohort, status: CohortStatus) -> Cohort:
     cohort.status = status
     db.session.flush()
     return cohort
+
+
+def status_label(status: CohortStatus) -> str:
+    return {
+        CohortStatus.DRAFT: _("Draft"),
+        CohortStatus.OPEN: _("Open for applications"),
+        CohortStatus.RUNNING: _("Running"),
+        CohortStatus.FINISHED: _("Finished"),
+        CohortStatus.CANCELLED: _("Cancelled"),
+    }[status]

@@ -31,6 +31,7 @@ from tenants.cohorts.services import (
     seats_taken,
     seats_taken_by_cohort,
     sponsors,
+    status_label,
     transition_cohort,
     update_cohort,
 )
@@ -58,14 +59,6 @@ def language_name(code: str) -> str:
         return code
 
 
-def status_label(status: CohortStatus) -> str:
-    return {
-        CohortStatus.DRAFT: _("Draft"),
-        CohortStatus.OPEN: _("Open for applications"),
-        CohortStatus.RUNNING: _("Running"),
-        CohortStatus.FINISHED: _("Finished"),
-        CohortStatus.CANCELLED: _("Cancelled"),
-    }[status]
 
 
 def action_label(status: CohortStatus) -> str:

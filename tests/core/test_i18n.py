@@ -484,3 +484,17 @@ def test_casablanca_public_page_strings_are_translated_into_arabic():
               if m.id}
     missing = sorted(msgid for msgid in wanted if not arabic.get(msgid))
     assert not missing, f"{len(missing)} public strings without Arabic: {missing[:10]}"
+
+
+def test_a_refused_transition_names_the_state_in_the_readers_language(site, base, compiled):
+    # Issuing an invoice that is already issued: the state is the campus's word for it, not the
+    # stored value ("issued") in a French sentence.
+    number = INVOICES["molenbeek"]
+    molenbeek = site("molenbeek")
+    token = molenbeek.token(manager("molenbeek"))
+    response = molenbeek.post(f"/api/v1/invoices/{number}/issue",
+                              headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 409
+    message = response.get_json()["error"]["message"]
+    issued = gettext_in(compiled, "fr", "Issued").lower()
+    assert issued != "issued" and f"statut {issued}" in message
