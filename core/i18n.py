@@ -48,7 +48,6 @@ from core.sites import SiteKind, current_site, on_sites, public
 DEFAULT_LANGUAGE = "en"
 # Every screen, e-mail and PDF exists in these.
 LANGUAGES = ("en", "fr", "nl", "it")
-SUPPORTED_LOCALES = LANGUAGES  # the name core.app used
 # Languages offered only on the public pages of campuses in these countries.
 REGIONAL_LANGUAGES: dict[str, frozenset[str]] = {"ar": frozenset({"MA"})}
 RTL_LANGUAGES = frozenset({"ar"})
